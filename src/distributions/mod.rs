@@ -1,0 +1,192 @@
+//! Distributions: the [`Distribution`] trait, the [`Reparameterized`] trait for the families
+//! with a pathwise sample, and one file per family.
+//!
+//! # Shapes
+//!
+//! A distribution is a *batch* of distributions whose parameters are tensors of rank `D`.
+//! Parameters broadcast against each other like PyTorch's (for equal ranks: along each axis the
+//! sizes agree or one of them is 1), and their broadcast is the shape of a sample, the
+//! [`Distribution::value_shape`]. For element-wise families (Normal, Gumbel, ...) every element
+//! is its own distribution; for families with an event axis (a Categorical's classes, a
+//! multivariate normal's coordinates) the event axis is the last.
+//!
+//! Log-densities and entropies keep the rank: an event axis is reduced to size 1, as Burn's
+//! reductions do. A Categorical over logits `[B, K]` has samples `[B, 1]` (class indices) and
+//! `log_prob` of shape `[B, 1]`.
+//!
+//! The estimators treat axis 0 as the *row* axis: one row is one batch element, and
+//! everything else in the row is the event the cost function sees. With `n` samples per batch
+//! element, a batch of `B` rows becomes `n·B` rows, sample-major ([`Distribution::replicate`]):
+//! reshaping to `[n, B, ...]` separates the samples.
+//!
+//! # Randomness
+//!
+//! Every draw takes a [`NoiseSource`] the caller owns. Reparameterized families split the draw
+//! from the transform: [`Reparameterized::draw_noise`] draws ε from a standard law and
+//! [`Reparameterized::rsample_with_noise`] maps a given ε to a differentiable sample.
+
+use burn::prelude::*;
+
+use crate::error::Result;
+use crate::rng::{NoiseSource, StandardNoise};
+
+mod bernoulli;
+pub(crate) mod categorical;
+mod exponential;
+mod gumbel;
+mod laplace;
+mod loc_scale;
+mod log_normal;
+mod logistic;
+mod multivariate_normal;
+mod normal;
+mod one_hot_categorical;
+pub(crate) mod params;
+mod relaxable;
+mod relaxed_bernoulli;
+mod relaxed_one_hot_categorical;
+mod uniform;
+
+pub use bernoulli::Bernoulli;
+pub use categorical::{Categorical, SUPPORT_LIMIT};
+pub use exponential::Exponential;
+pub use gumbel::Gumbel;
+pub use laplace::Laplace;
+pub use log_normal::LogNormal;
+pub use logistic::Logistic;
+pub use multivariate_normal::MultivariateNormal;
+pub use normal::Normal;
+pub use one_hot_categorical::OneHotCategorical;
+pub use relaxable::Relaxable;
+pub use relaxed_bernoulli::RelaxedBernoulli;
+pub use relaxed_one_hot_categorical::RelaxedOneHotCategorical;
+pub use uniform::Uniform;
+
+/// A batch of probability distributions with tensor parameters of rank `D`.
+///
+/// `sample` draws without a gradient; [`Reparameterized`] families add `rsample`, a sample
+/// that is a differentiable function of the parameters. Closed-form entropies and means are
+/// the separate traits [`Entropy`] and [`Mean`].
+pub trait Distribution<const D: usize> {
+    /// What a sample is: a float tensor for continuous and relaxed families, an integer
+    /// tensor of class indices for a Categorical.
+    type Value: Clone;
+
+    /// The family's name, as errors quote it.
+    const NAME: &'static str;
+
+    /// The shape of one sample of the whole batch.
+    fn value_shape(&self) -> [usize; D];
+
+    /// The batch shape: the value shape without the event axes.
+    fn batch_shape(&self) -> Vec<usize>;
+
+    /// The shape of one event: `[]` for element-wise families, `[K]` for a vector-valued one.
+    fn event_shape(&self) -> Vec<usize>;
+
+    /// The device the parameters live on.
+    fn device(&self) -> Device;
+
+    /// A sample of the whole batch, carrying no gradient.
+    fn sample(&self, noise: &mut NoiseSource) -> Self::Value;
+
+    /// The log-density (or log-mass) of `value`, with event axes reduced to size 1. A value
+    /// outside the support has log-density −∞.
+    ///
+    /// Values broadcast against the batch as in PyTorch: a `[5, 1]` value under a `[1, 1]`
+    /// distribution gives five log-densities. (Categorical families take values of exactly the
+    /// value shape.)
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) if `value` and the batch do not
+    /// broadcast.
+    fn log_prob(&self, value: &Self::Value) -> Result<Tensor<D>>;
+
+    /// The batch repeated `n` times along axis 0, sample-major: row `i·B + b` of the result is
+    /// row `b` of `self`. The estimators use it to draw `n` samples per batch element.
+    fn replicate(&self, n: usize) -> Self
+    where
+        Self: Sized;
+
+    /// The number of rows (the size of axis 0 of a sample).
+    fn rows(&self) -> usize {
+        self.value_shape()[0]
+    }
+}
+
+/// The entropy `H = −E[ln p(x)]` in closed form. Families without one (the relaxed
+/// Concrete distributions) do not implement it, so asking is a compile error.
+pub trait Entropy<const D: usize>: Distribution<D> {
+    /// The entropy of each distribution in the batch, shaped like `log_prob`.
+    fn entropy(&self) -> Tensor<D>;
+}
+
+/// The mean `E[x]` in closed form.
+pub trait Mean<const D: usize>: Distribution<D> {
+    /// The mean, of the value shape (for a Categorical over class indices: the expected
+    /// index).
+    fn mean(&self) -> Tensor<D>;
+}
+
+/// A discrete distribution whose support can be listed: the ground truth of exact
+/// expectations by enumeration ([`exact_expectation`](crate::estimators::exact_expectation)).
+pub trait EnumerableSupport<const D: usize>: Distribution<D> {
+    /// Every point of the joint support of one row, for all rows, sample-major: `count·B`
+    /// rows with point `j` of row `b` at row `j·B + b`; and `count`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SupportTooLarge`](crate::Error::SupportTooLarge) beyond [`SUPPORT_LIMIT`]
+    /// points per row.
+    fn enumerate_support(&self) -> Result<(Self::Value, usize)>;
+}
+
+/// A distribution whose samples are a differentiable transform of parameter-free noise,
+/// `z = g_θ(ε)`, so that `∇θ E[f(z)] = E[∇θ f(g_θ(ε))]` (the pathwise, or
+/// reparameterization, gradient).
+///
+/// A pathwise estimator requires this trait: it does not compile on a distribution without
+/// it.
+///
+/// ```compile_fail
+/// use burn::prelude::*;
+/// use mcgrad::NoiseSource;
+/// use mcgrad::distributions::Categorical;
+/// use mcgrad::estimators::{Estimator, Pathwise};
+///
+/// let device = Device::flex();
+/// let c = Categorical::from_logits(Tensor::<2>::zeros([1, 3], &device)).unwrap();
+/// // error: `Categorical<2>` does not implement `Reparameterized<2>`
+/// let _ = Pathwise.estimate(&c, 1, &mut NoiseSource::seed_from_u64(0), |z| z.float().reshape([1]));
+/// ```
+pub trait Reparameterized<const D: usize>: Distribution<D, Value = Tensor<D>> {
+    /// The standard law of ε.
+    const NOISE: StandardNoise;
+
+    /// The differentiable map `g_θ(ε)`. `eps` must have the value shape; this is not checked
+    /// (use [`rsample_with_noise`](Self::rsample_with_noise) for a checked call).
+    fn transform_noise(&self, eps: Tensor<D>) -> Tensor<D>;
+
+    /// Draws ε for one sample of the batch: the value shape, from [`Self::NOISE`].
+    fn draw_noise(&self, noise: &mut NoiseSource) -> Tensor<D> {
+        noise.tensor(Self::NOISE, self.value_shape(), &self.device())
+    }
+
+    /// The differentiable sample `g_θ(ε)` for a given ε (fixed noise for tests, or noise the
+    /// caller drew).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) if `eps` does not have the value
+    /// shape.
+    fn rsample_with_noise(&self, eps: Tensor<D>) -> Result<Tensor<D>> {
+        params::expect_shape("rsample_with_noise", &eps.dims(), &self.value_shape())?;
+        Ok(self.transform_noise(eps))
+    }
+
+    /// A differentiable sample of the whole batch.
+    fn rsample(&self, noise: &mut NoiseSource) -> Tensor<D> {
+        self.transform_noise(self.draw_noise(noise))
+    }
+}

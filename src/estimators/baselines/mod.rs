@@ -1,0 +1,48 @@
+//! Baselines for the score-function estimator: pluggable types that lower its variance
+//! without adding bias.
+//!
+//! A baseline `b` turns the score-function term `f(z)∇ln p(z)` into `(f(z) − b)∇ln p(z)`.
+//! Because `E[∇ln p(z)] = 0`, this keeps the estimator unbiased as long as `b` does not depend
+//! on the draw `z` it multiplies (it may depend on the other draws, on earlier batches, or on
+//! the context).
+//!
+//! | baseline | `b` for draw `i` of element `e` | needs |
+//! |---|---|---|
+//! | [`NoBaseline`] | 0 | |
+//! | [`MovingAverage`] | running mean of earlier batches' costs | |
+//! | [`LeaveOneOut`] | mean cost of the other `n − 1` draws of `e` (RLOO) | `n ≥ 2` |
+//! | [`LearnedBaseline`] | a model's prediction for `e`, fitted by squared error | a model |
+
+use burn::prelude::*;
+
+use crate::error::Result;
+
+mod learned;
+mod leave_one_out;
+mod moving_average;
+mod none;
+
+pub use learned::LearnedBaseline;
+pub use leave_one_out::LeaveOneOut;
+pub use moving_average::MovingAverage;
+pub use none::NoBaseline;
+
+/// A baseline for the score-function estimator.
+pub trait Baseline {
+    /// The baseline of every draw, `[n, B]`, from the detached costs `[n, B]` (draw-major).
+    /// Entry `(i, e)` must not depend on `costs[i, e]`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) when the baseline cannot
+    /// work with this many draws.
+    fn values(&mut self, costs: &Tensor<2>) -> Result<Tensor<2>>;
+
+    /// A loss per batch element `[B]` that trains the baseline, added to the surrogate with a
+    /// zero forward value (so the surrogate's value stays the cost estimate). `None` for a
+    /// baseline with nothing to learn.
+    fn training_loss(&self, costs: &Tensor<2>) -> Option<Tensor<1>> {
+        let _ = costs;
+        None
+    }
+}

@@ -1,0 +1,172 @@
+//! The Gumbel-softmax (Concrete) estimator and its straight-through variant.
+
+use burn::prelude::*;
+
+use super::straight_through::straight_through;
+use super::{Estimate, Estimator, by_draw, check_costs, mean_over_draws};
+use crate::distributions::categorical::check_categories;
+use crate::distributions::{Categorical, Relaxable, Reparameterized, params};
+use crate::error::Result;
+use crate::rng::NoiseSource;
+
+/// The Gumbel-softmax estimator (Jang et al. 2017; the Concrete estimator of Maddison et al.
+/// 2017): replace the discrete sample by its Concrete relaxation at temperature τ and
+/// differentiate through it, `y = softmax((ℓ + g)/τ)` (or `σ((ℓ + L)/τ)` for a Bernoulli).
+/// With `hard`, the forward pass uses the hard sample the relaxed one rounds to, the backward
+/// pass the relaxed one (straight-through Gumbel-softmax, Jang et al. 2017 §2.2).
+///
+/// Surrogate: `(1/n) Σ_i f(y_i)` (soft), or `(1/n) Σ_i f(straight_through(hard(y_i), y_i))`.
+///
+/// - Bias: biased for every τ > 0: it differentiates the relaxed objective `E[f(y)]`, not
+///   `E[f(x)]`. The bias shrinks as τ → 0 for smooth `f` (tests/discrete_bias.rs measures
+///   it).
+/// - Variance: grows as τ → 0 (roughly as 1/τ): anneal τ with a
+///   [`TemperatureSchedule`](crate::schedule::TemperatureSchedule).
+/// - Requirements: a [`Relaxable`] family; `f` defined and differentiable on the relaxed
+///   values (the simplex or (0, 1)), not only at the vertices.
+///
+/// # Examples
+///
+/// ```
+/// use burn::prelude::*;
+/// use mcgrad::NoiseSource;
+/// use mcgrad::distributions::OneHotCategorical;
+/// use mcgrad::estimators::{Estimator, GumbelSoftmax};
+///
+/// let device = Device::flex().autodiff();
+/// let logits = Tensor::<2>::from_floats([[1.0, 0.0, -1.0]], &device).require_grad();
+/// let q = OneHotCategorical::from_logits(logits.clone())?;
+/// let w = Tensor::<2>::from_floats([[1.0], [2.0], [3.0]], &device);
+/// let est = GumbelSoftmax::new(0.5)?.estimate(&q, 8, &mut NoiseSource::seed_from_u64(0), |y| {
+///     y.matmul(w).reshape([8])
+/// })?;
+/// let g = logits.grad(&est.loss().backward()).unwrap();
+/// assert_eq!(g.dims(), [1, 3]);
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
+///
+/// # References
+///
+/// Jang, Gu & Poole, *Categorical Reparameterization with Gumbel-Softmax*, ICLR 2017;
+/// Maddison, Mnih & Teh, *The Concrete Distribution*, ICLR 2017.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GumbelSoftmax {
+    temperature: f64,
+    hard: bool,
+}
+
+impl GumbelSoftmax {
+    /// The soft estimator at temperature τ.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for a temperature that is
+    /// not finite and positive.
+    pub fn new(temperature: f64) -> Result<Self> {
+        params::temperature("GumbelSoftmax", temperature)?;
+        Ok(Self {
+            temperature,
+            hard: false,
+        })
+    }
+
+    /// The straight-through variant: hard forward, relaxed backward.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new).
+    pub fn straight_through(temperature: f64) -> Result<Self> {
+        Ok(Self {
+            hard: true,
+            ..Self::new(temperature)?
+        })
+    }
+
+    /// The temperature τ.
+    pub fn temperature(&self) -> f64 {
+        self.temperature
+    }
+
+    /// Whether the forward pass is hard (straight-through).
+    pub fn is_hard(&self) -> bool {
+        self.hard
+    }
+
+    /// One draw per row of `dist`: the relaxed sample, or its straight-through hard version.
+    fn draw<const D: usize, P: Relaxable<D>>(
+        &self,
+        dist: &P,
+        noise: &mut NoiseSource,
+    ) -> Result<Tensor<D>> {
+        let soft = dist.relax(self.temperature)?.rsample(noise);
+        Ok(if self.hard {
+            straight_through(dist.harden(soft.clone()), soft)
+        } else {
+            soft
+        })
+    }
+}
+
+impl<const D: usize, P: Relaxable<D>> Estimator<D, P> for GumbelSoftmax {
+    type Sample = Tensor<D>;
+
+    fn estimate<F>(
+        &mut self,
+        dist: &P,
+        n: usize,
+        noise: &mut NoiseSource,
+        f: F,
+    ) -> Result<Estimate<Tensor<D>>>
+    where
+        F: FnOnce(Tensor<D>) -> Tensor<1>,
+    {
+        params::samples(n)?;
+        let draws = dist.replicate(n);
+        let y = self.draw(&draws, noise)?;
+        let costs = f(y.clone());
+        check_costs(&costs, draws.rows())?;
+        Ok(Estimate {
+            costs: by_draw(costs.clone().detach(), n),
+            surrogate: mean_over_draws(costs, n),
+            samples: y,
+        })
+    }
+}
+
+/// The Gumbel-softmax sample for logits (classes on the last axis): `softmax((ℓ + g)/τ)`, or
+/// with `hard` its one-hot rounding with the relaxed gradient. PyTorch's
+/// `F.gumbel_softmax(logits, tau, hard)`, with the noise passed in.
+///
+/// # Errors
+///
+/// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for a bad temperature,
+/// [`Error::EmptyCategories`](crate::Error::EmptyCategories) for an empty class axis.
+///
+/// # Examples
+///
+/// ```
+/// use burn::prelude::*;
+/// use mcgrad::NoiseSource;
+/// use mcgrad::estimators::gumbel_softmax;
+///
+/// let device = Device::flex();
+/// let logits = Tensor::<3>::zeros([2, 4, 5], &device);
+/// let y = gumbel_softmax(logits, 0.1, true, &mut NoiseSource::seed_from_u64(0))?;
+/// // exactly one-hot along the last axis
+/// let sums = y.sum_dim(2).try_into_vec_as::<f32>().unwrap();
+/// assert!(sums.iter().all(|&s| s == 1.0));
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
+pub fn gumbel_softmax<const D: usize>(
+    logits: Tensor<D>,
+    temperature: f64,
+    hard: bool,
+    noise: &mut NoiseSource,
+) -> Result<Tensor<D>> {
+    check_categories("gumbel_softmax", &logits)?;
+    let estimator = GumbelSoftmax {
+        hard,
+        ..GumbelSoftmax::new(temperature)?
+    };
+    estimator.draw(&Categorical::from_logits_unchecked(logits), noise)
+}

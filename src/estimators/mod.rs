@@ -1,0 +1,131 @@
+//! Gradient estimators: the [`Estimator`] contract and its implementations.
+//!
+//! Every estimator turns an expectation `L(θ) = E_{z~p_θ}[f(z)]` into a *surrogate loss*:
+//! a tensor whose forward value is the Monte Carlo estimate of `L(θ)` and whose gradient
+//! (by `backward`) is the estimator's estimate of `∇θ L`. The cost `f` may depend on θ itself
+//! (a decoder's weights, say); its own gradient then flows through the surrogate as well.
+//!
+//! # Shapes
+//!
+//! Axis 0 of a sample is the row axis: one row per batch element. With `n` samples per
+//! element, the estimator draws from [`Distribution::replicate`]`(n)`, so `f` receives `n·B`
+//! rows, sample-major (row `i·B + b` is draw `i` of element `b`), and returns one cost per row,
+//! shape `[n·B]`. The surrogate averages the `n` draws of each element: shape `[B]`. Sum or
+//! average it over the batch and call `backward`.
+//!
+//! [`Distribution::replicate`]: crate::distributions::Distribution::replicate
+
+use burn::prelude::*;
+
+use crate::distributions::Distribution;
+use crate::error::{Error, Result};
+use crate::rng::NoiseSource;
+
+pub mod baselines;
+mod enumeration;
+mod gumbel_softmax;
+mod pathwise;
+mod score_function;
+mod straight_through;
+
+pub use enumeration::exact_expectation;
+pub use gumbel_softmax::{GumbelSoftmax, gumbel_softmax};
+pub use pathwise::Pathwise;
+pub use score_function::ScoreFunction;
+pub use straight_through::{StraightThrough, straight_through};
+
+/// The output of an estimator.
+#[derive(Debug, Clone)]
+pub struct Estimate<S> {
+    /// The surrogate loss per batch element, `[B]`: its value is the mean cost of the `n`
+    /// draws, its gradient the estimate of `∇θ E[f]`.
+    pub surrogate: Tensor<1>,
+    /// The cost of every draw, `[n, B]`, detached.
+    pub costs: Tensor<2>,
+    /// The draws `f` was evaluated at, `n·B` rows.
+    pub samples: S,
+}
+
+impl<S> Estimate<S> {
+    /// The surrogate averaged over the batch: the scalar to call `backward` on.
+    pub fn loss(&self) -> Tensor<1> {
+        self.surrogate.clone().mean()
+    }
+}
+
+/// A Monte Carlo gradient estimator for expectations under distributions of type `P`.
+pub trait Estimator<const D: usize, P: Distribution<D>> {
+    /// What the cost function receives: a pathwise sample, a discrete sample, a relaxed
+    /// sample, depending on the estimator.
+    type Sample: Clone;
+
+    /// Draws `n` samples per batch element from `dist`, evaluates the cost `f` on them (one
+    /// call, `n·B` rows in, `n·B` costs out) and builds the surrogate loss.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for `n = 0` (or an `n` the estimator cannot use);
+    /// [`Error::ShapeMismatch`] if `f` does not return one cost per row.
+    fn estimate<F>(
+        &mut self,
+        dist: &P,
+        n: usize,
+        noise: &mut NoiseSource,
+        f: F,
+    ) -> Result<Estimate<Self::Sample>>
+    where
+        F: FnOnce(Self::Sample) -> Tensor<1>;
+}
+
+/// Checks that `costs` has one entry per row (`rows` of them).
+pub(crate) fn check_costs(costs: &Tensor<1>, rows: usize) -> Result<()> {
+    let [len] = costs.dims();
+    if len == rows {
+        Ok(())
+    } else {
+        Err(Error::ShapeMismatch {
+            context: "cost function output (one cost per sample row)",
+            left: vec![len],
+            right: vec![rows],
+        })
+    }
+}
+
+/// `[n·B]` → `[n, B]`.
+pub(crate) fn by_draw(t: Tensor<1>, n: usize) -> Tensor<2> {
+    let [rows] = t.dims();
+    t.reshape([n, rows / n])
+}
+
+/// The mean over the `n` draws of each batch element: `[n·B]` → `[B]`.
+pub(crate) fn mean_over_draws(t: Tensor<1>, n: usize) -> Tensor<1> {
+    let [rows] = t.dims();
+    if n == 1 {
+        return t;
+    }
+    by_draw(t, n).mean_dim(0).reshape([rows / n])
+}
+
+/// The sum of each row: everything but axis 0, `[R, ...]` → `[R]`. Turns element-wise
+/// log-densities into the log-density of each row's event, and per-element costs into a cost
+/// per row.
+///
+/// # Examples
+///
+/// ```
+/// use burn::prelude::*;
+/// use mcgrad::estimators::sum_over_rows;
+///
+/// let t = Tensor::<3>::ones([2, 3, 4], &Device::flex());
+/// assert_eq!(sum_over_rows(t).try_into_vec_as::<f32>().unwrap(), vec![12.0, 12.0]);
+/// ```
+pub fn sum_over_rows<const D: usize>(t: Tensor<D>) -> Tensor<1> {
+    let dims = t.dims();
+    let rows = dims[0];
+    let rest: usize = dims[1..].iter().product();
+    if rest == 1 {
+        t.reshape([rows])
+    } else {
+        t.reshape([rows, rest]).sum_dim(1).reshape([rows])
+    }
+}
