@@ -52,6 +52,7 @@ pub mod kl;
 mod linalg;
 pub mod rng;
 pub mod schedule;
+mod special;
 pub mod testing;
 
 pub use error::{Error, Result};

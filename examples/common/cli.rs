@@ -49,6 +49,10 @@ pub struct CommonArgs {
     /// Stop each epoch after N steps (smoke tests).
     #[arg(long)]
     pub max_steps: Option<usize>,
+    /// Stop training after the first epoch that ends past this many minutes of training
+    /// (then evaluate and write the outputs as usual).
+    #[arg(long)]
+    pub max_minutes: Option<f64>,
     /// CPU threads for the flex and ndarray backends (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -74,6 +78,11 @@ impl CommonArgs {
     /// Sets up the CPU thread pool (`--threads`, denormals) before any backend starts.
     pub fn init_cpu(&self) {
         super::init_cpu(self.threads, !self.keep_denormals);
+    }
+
+    /// True once `train_seconds` of training passed the `--max-minutes` budget.
+    pub fn out_of_time(&self, train_seconds: f64) -> bool {
+        self.max_minutes.is_some_and(|m| train_seconds >= m * 60.0)
     }
 
     /// The device named by `--device`.

@@ -305,6 +305,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         test_curve.push((epoch as f64, discrete));
         relaxed_curve.push((epoch as f64, relaxed));
         model.clone().save_file(&checkpoint)?;
+        if c.out_of_time(train_time) {
+            println!("--max-minutes reached after epoch {epoch}");
+            break;
+        }
     }
 
     let valid = model.valid();

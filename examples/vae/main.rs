@@ -261,6 +261,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         train_curve.push((epoch as f64, train_loss));
         test_curve.push((epoch as f64, test_elbo));
         model.clone().save_file(&checkpoint)?;
+        if c.out_of_time(train_time) {
+            println!("--max-minutes reached after epoch {epoch}");
+            break;
+        }
     }
 
     // Final evaluation, pictures, metrics.

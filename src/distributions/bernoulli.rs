@@ -2,13 +2,14 @@
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use burn::tensor::activation::{sigmoid, softplus};
+use burn::tensor::activation::{log_sigmoid, sigmoid};
 
 use super::categorical::{base_digits, support_size};
 use super::{Distribution, Entropy, EnumerableSupport, Mean, params};
 use crate::error::{Error, Result};
 use crate::kl::KlDivergence;
 use crate::rng::{NoiseSource, StandardNoise};
+use crate::special::softplus;
 
 /// The Bernoulli distribution on {0, 1}, one per element of the batch, parameterized by the
 /// logit `ℓ = ln(p/(1 − p))`.
@@ -160,10 +161,9 @@ impl<const D: usize> Distribution<D> for Bernoulli<D> {
     /// binary cross-entropy); on {0, 1} it is the log-mass.
     fn log_prob(&self, value: &Tensor<D>) -> Result<Tensor<D>> {
         let shape = params::value_shape("Bernoulli::log_prob", value.dims(), self.logits.dims())?;
-        Ok(
-            (value.clone() * self.logits.clone() - softplus(self.logits.clone(), 1.0))
-                .expand(shape),
-        )
+        // x·ℓ − softplus(ℓ) = x·ℓ + ln σ(−ℓ): one fused op for the transcendental part
+        let lp = value.clone() * self.logits.clone() + log_sigmoid(self.logits.clone().neg());
+        Ok(lp.expand(shape))
     }
 
     fn replicate(&self, n: usize) -> Self {
@@ -182,7 +182,7 @@ impl<const D: usize> EnumerableSupport<D> for Bernoulli<D> {
 impl<const D: usize> Entropy<D> for Bernoulli<D> {
     /// `softplus(ℓ) − ℓσ(ℓ)`.
     fn entropy(&self) -> Tensor<D> {
-        softplus(self.logits.clone(), 1.0) - self.logits.clone() * self.probs()
+        softplus(self.logits.clone()) - self.logits.clone() * self.probs()
     }
 }
 
@@ -204,8 +204,8 @@ impl<const D: usize> KlDivergence<D, Bernoulli<D>> for Bernoulli<D> {
         let (a, b) = (self.logits.clone(), q.logits.clone());
         let p = sigmoid(a.clone());
         // ln σ(a) − ln σ(b) = softplus(−b) − softplus(−a); likewise for the complements
-        let one = softplus(b.clone().neg(), 1.0) - softplus(a.clone().neg(), 1.0);
-        let zero = softplus(b, 1.0) - softplus(a, 1.0);
+        let one = softplus(b.clone().neg()) - softplus(a.clone().neg());
+        let zero = softplus(b) - softplus(a);
         Ok((p.clone() * one + p.neg().add_scalar(1.0) * zero).expand(shape))
     }
 }

@@ -1,13 +1,13 @@
 //! The logistic distribution.
 
 use burn::prelude::*;
-use burn::tensor::activation::softplus;
 
 use super::Reparameterized;
 use super::loc_scale::{LocScale, loc_scale_methods};
 use super::{Distribution, Entropy, Mean};
 use crate::error::Result;
 use crate::rng::{NoiseSource, StandardNoise};
+use crate::special::softplus;
 
 /// The logistic distribution with location μ and scale s, one per element of the batch.
 ///
@@ -71,7 +71,7 @@ impl<const D: usize> Distribution<D> for Logistic<D> {
     fn log_prob(&self, value: &Tensor<D>) -> Result<Tensor<D>> {
         let shape = self.core.check_value("Logistic::log_prob", value)?;
         let z = self.core.standardize(value.clone());
-        let lp = z.clone().neg() - self.core.log_scale() - softplus(z.neg(), 1.0).mul_scalar(2.0);
+        let lp = z.clone().neg() - self.core.log_scale() - softplus(z.neg()).mul_scalar(2.0);
         Ok(lp.expand(shape))
     }
 }

@@ -1,12 +1,13 @@
 //! The binary Concrete relaxation of the Bernoulli.
 
 use burn::prelude::*;
-use burn::tensor::activation::{sigmoid, softplus};
+use burn::tensor::activation::sigmoid;
 
 use super::relaxed_one_hot_categorical::LOG_FLOOR;
 use super::{Distribution, Reparameterized, params};
 use crate::error::Result;
 use crate::rng::{NoiseSource, StandardNoise};
+use crate::special::softplus;
 
 /// The binary Concrete distribution (Maddison et al. 2017, §3.3; the relaxed Bernoulli of
 /// Jang et al. 2017) on (0, 1), with logit ℓ and temperature τ > 0, one per element.
@@ -100,7 +101,7 @@ impl<const D: usize> RelaxedBernoulli<D> {
             self.logits.dims(),
         )?;
         let z = x.clone() * self.temperature - self.logits.clone();
-        Ok((z.clone().neg() - softplus(z.neg(), 1.0) * 2.0)
+        Ok((z.clone().neg() - softplus(z.neg()) * 2.0)
             .add_scalar(self.temperature.ln())
             .expand(shape))
     }
@@ -148,7 +149,7 @@ impl<const D: usize> Distribution<D> for RelaxedBernoulli<D> {
             .log();
         let x = log_y.clone() - log_1my.clone();
         let lp = self.logits.clone() - log_y * (tau + 1.0) + log_1my * (tau - 1.0)
-            - softplus(self.logits.clone() - x * tau, 1.0) * 2.0;
+            - softplus(self.logits.clone() - x * tau) * 2.0;
         Ok(lp.add_scalar(tau.ln()).expand(shape))
     }
 
