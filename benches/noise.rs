@@ -12,14 +12,7 @@ fn noise(c: &mut Criterion) {
     let mut group = c.benchmark_group("noise_1024x30x10");
     group.throughput(Throughput::Elements(1024 * 30 * 10));
     let mut source = NoiseSource::seed_from_u64(0);
-    for law in [
-        StandardNoise::Uniform,
-        StandardNoise::Normal,
-        StandardNoise::Exponential,
-        StandardNoise::Gumbel,
-        StandardNoise::Logistic,
-        StandardNoise::Laplace,
-    ] {
+    for law in StandardNoise::ALL {
         group.bench_function(format!("{law:?}").to_lowercase(), |b| {
             b.iter(|| std::hint::black_box(source.tensor::<3>(law, [1024, 30, 10], &device)))
         });

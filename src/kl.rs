@@ -12,6 +12,9 @@
 //! | `Exponential` | `Exponential` | element-wise |
 //! | `Laplace` | `Laplace` | element-wise |
 //! | `Uniform` | `Uniform` | element-wise (+∞ where the support of p is not inside q's) |
+//! | `Categorical` | `Categorical` | per categorical variable (+∞ where q rules out a class p allows) |
+//! | `OneHotCategorical` | `OneHotCategorical` | the same |
+//! | `Bernoulli` | `Bernoulli` | element-wise |
 //!
 //! A pair without an implementation does not compile:
 //!

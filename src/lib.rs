@@ -10,6 +10,15 @@
 //! | estimator | bias | variance | requires |
 //! |---|---|---|---|
 //! | [`Pathwise`](estimators::Pathwise) (reparameterization) | none | low | a [`Reparameterized`](distributions::Reparameterized) family, differentiable `f` |
+//! | [`ScoreFunction`](estimators::ScoreFunction) (REINFORCE) with a [baseline](estimators::baselines) | none | high; lowered by the baseline | any [`Distribution`](distributions::Distribution) with a differentiable `log_prob` |
+//! | [`GumbelSoftmax`](estimators::GumbelSoftmax) (Concrete) | biased, shrinking as τ → 0 | grows as τ → 0 | a [`Relaxable`](distributions::Relaxable) discrete family, `f` defined on relaxed values |
+//! | [`GumbelSoftmax::straight_through`](estimators::GumbelSoftmax::straight_through) | biased | low | the same |
+//! | [`StraightThrough`](estimators::StraightThrough) (Bengio et al. 2013) | biased | low | a [`Relaxable`](distributions::Relaxable) family |
+//! | [`exact_expectation`](estimators::exact_expectation) (enumeration) | none | none | a small [`EnumerableSupport`](distributions::EnumerableSupport) |
+//!
+//! The families: Normal, MultivariateNormal, LogNormal, Uniform, Exponential, Laplace,
+//! Logistic and Gumbel (pathwise); Categorical, OneHotCategorical and Bernoulli (discrete);
+//! RelaxedOneHotCategorical and RelaxedBernoulli (the Concrete relaxations, pathwise).
 //!
 //! # Quick start
 //!
@@ -39,7 +48,9 @@
 //! - [`estimators`]: the [`Estimator`](estimators::Estimator) contract and the estimators.
 //! - [`kl`]: closed-form KL divergences between pairs of families.
 //! - [`rng`]: the explicit, seedable [`NoiseSource`].
-//! - [`testing`]: exact gradients, unbiasedness z-tests, variance measurement.
+//! - [`schedule`]: temperature schedules for the relaxed estimators.
+//! - [`testing`]: exact gradients, unbiasedness z-tests, variance measurement, chi-square and
+//!   quadrature helpers.
 //!
 //! Devices: library code takes its device from the tensors it is given and never calls
 //! `Device::default()`; enable autodiff (`device.autodiff()`) where gradients are needed.
@@ -56,6 +67,11 @@ mod special;
 pub mod testing;
 
 pub use error::{Error, Result};
+
+/// The README's code blocks, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// The traits and types most programs use: `use mcgrad::prelude::*;`.
 pub mod prelude {

@@ -10,9 +10,31 @@ pub(crate) fn softplus<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     log_sigmoid(x.neg()).neg()
 }
 
+/// `softmax(x)` along `dim`, as `e / Σe` with `e = exp(x − sg(max x))`: one `exp` pass forward
+/// and none backward (the gradient of `exp` reuses its output), where Burn's `softmax` is
+/// `exp(log_softmax(x))` with three. The shift by the (detached) maximum keeps every `e` in
+/// (0, 1] and the sum at least 1, so no overflow and no division by zero for finite rows;
+/// softmax is invariant to the shift, so its gradient is exact.
+pub(crate) fn softmax<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
+    let e = (x.clone() - x.detach().max_dim(dim)).exp();
+    e.clone() / e.sum_dim(dim)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn softmax_matches_the_definition_and_survives_huge_logits() {
+        let device = Device::flex();
+        let x = Tensor::<2>::from_floats([[1.0, 2.0, 3.0], [1e7, -1e7, 0.0]], &device);
+        let y = softmax(x, 1).try_into_vec_as::<f32>().unwrap();
+        let z: f64 = [1f64, 2.0, 3.0].iter().map(|v| v.exp()).sum();
+        for (k, v) in [1f64, 2.0, 3.0].iter().enumerate() {
+            assert!((y[k] as f64 - v.exp() / z).abs() < 1e-7);
+        }
+        assert_eq!(&y[3..], &[1.0, 0.0, 0.0]);
+    }
 
     #[test]
     fn softplus_is_exact_in_both_tails() {

@@ -148,3 +148,56 @@ fn kl_of_batches_that_do_not_broadcast_is_a_shape_error() {
         Err(mcgrad::Error::ShapeMismatch { .. })
     ));
 }
+
+#[test]
+fn discrete_kl_matches_a_direct_sum() {
+    use mcgrad::distributions::{Bernoulli, Categorical, OneHotCategorical};
+    let d = common::device();
+    // KL(p ‖ q) = Σ_k p_k ln(p_k / q_k), computed here on the host in f64
+    let (a, b) = ([0.2f32, -1.0, 1.5, 0.0], [1.0f32, 0.3, -0.5, 0.2]);
+    let softmax = |l: &[f32]| {
+        let z: f64 = l.iter().map(|&x| (x as f64).exp()).sum();
+        l.iter().map(|&x| (x as f64).exp() / z).collect::<Vec<_>>()
+    };
+    let (p, q) = (softmax(&a), softmax(&b));
+    let want: f64 = p.iter().zip(&q).map(|(p, q)| p * (p / q).ln()).sum();
+    let cp = Categorical::from_logits(Tensor::<2>::from_floats([a], &d)).unwrap();
+    let cq = Categorical::from_logits(Tensor::<2>::from_floats([b], &d)).unwrap();
+    let got = common::values(kl_divergence(&cp, &cq).unwrap())[0];
+    assert!((got - want).abs() < 1e-5, "categorical: {got} vs {want}");
+    let op = OneHotCategorical::from_logits(Tensor::<2>::from_floats([a], &d)).unwrap();
+    let oq = OneHotCategorical::from_logits(Tensor::<2>::from_floats([b], &d)).unwrap();
+    assert!((common::values(kl_divergence(&op, &oq).unwrap())[0] - want).abs() < 1e-5);
+
+    // Bernoulli: p ln(p/q) + (1 − p) ln((1 − p)/(1 − q)), at ordinary and extreme logits
+    for (la, lb) in [(0.3f32, -1.2f32), (4.0, 4.5), (-20.0, 3.0)] {
+        let (p, q) = (
+            1.0 / (1.0 + (-la as f64).exp()),
+            1.0 / (1.0 + (-lb as f64).exp()),
+        );
+        let want = p * (p / q).ln() + (1.0 - p) * ((1.0 - p) / (1.0 - q)).ln();
+        let bp = Bernoulli::from_logits(Tensor::<2>::from_floats([[la]], &d)).unwrap();
+        let bq = Bernoulli::from_logits(Tensor::<2>::from_floats([[lb]], &d)).unwrap();
+        let got = common::values(kl_divergence(&bp, &bq).unwrap())[0];
+        assert!(
+            (got - want).abs() < 1e-5 * want.abs().max(1.0),
+            "bernoulli ({la}, {lb}): {got} vs {want}"
+        );
+    }
+}
+
+#[test]
+fn categorical_kl_is_infinite_where_q_rules_out_a_class_p_allows() {
+    use mcgrad::distributions::Categorical;
+    let d = common::device();
+    let p = Categorical::from_logits(Tensor::<2>::from_floats([[0.0, 0.0]], &d)).unwrap();
+    let q =
+        Categorical::from_logits(Tensor::<2>::from_floats([[0.0, f32::NEG_INFINITY]], &d)).unwrap();
+    assert_eq!(
+        common::values(kl_divergence(&p, &q).unwrap())[0],
+        f64::INFINITY
+    );
+    // and p ruling out a class costs nothing there
+    let v = common::values(kl_divergence(&q, &p).unwrap())[0];
+    assert!((v - 2f64.ln()).abs() < 1e-6, "{v}");
+}

@@ -39,8 +39,6 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-use std::time::Instant;
-
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
@@ -55,8 +53,9 @@ use mcgrad::schedule::{ExponentialAnnealing, TemperatureSchedule};
 use serde_json::json;
 
 use common::cli::CommonArgs;
-use common::mnist::{self, Binarization, PIXELS, Prepared};
-use common::outputs::{Progress, plot_curves, save_grid, write_json};
+use common::mnist::{Binarization, PIXELS, Prepared};
+use common::outputs::save_grid;
+use common::session::{Outcome, Session, test_mean};
 
 /// The gradient estimator for the discrete latents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -194,169 +193,92 @@ fn discrete_neg_elbo(
     model.reconstruction_cost(&x, z) + CategoricalVae::kl_to_uniform(&q)
 }
 
-fn evaluate(
-    test: &Prepared,
-    seed: u64,
-    device: &Device,
-    mut f: impl FnMut(Tensor<2>, &mut NoiseSource) -> Tensor<1>,
-) -> f64 {
-    let mut noise = NoiseSource::seed_from_u64(seed);
-    let mut data_noise = NoiseSource::seed_from_u64(seed ^ 1);
-    let indices: Vec<usize> = (0..test.len()).collect();
-    let total: f64 = indices
-        .chunks(1000)
-        .map(|chunk| {
-            f(test.batch(chunk, &mut data_noise, device), &mut noise)
-                .sum()
-                .into_scalar::<f32>() as f64
-        })
-        .sum();
-    total / test.len() as f64
-}
-
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Outcome<()> {
     let args = Args::parse();
-    args.common.init_cpu();
     let c = &args.common;
-    let epochs = c.epochs.unwrap_or(10);
-    let batch = c.batch_size.unwrap_or(100);
-    let lr = c.lr.unwrap_or(1e-3);
-    let binarization = c.binarization.unwrap_or(Binarization::Dynamic);
-    let out = c.out_dir("discrete_vae")?;
-    let device = c.device()?;
-    let train_device = device.clone().autodiff();
+    let session = Session::start(c, "discrete_vae")?;
+    let (epochs, batch, lr) = (
+        c.epochs.unwrap_or(10),
+        c.batch_size.unwrap_or(100),
+        c.lr.unwrap_or(1e-3),
+    );
     let schedule = ExponentialAnnealing::new(args.tau_initial, args.tau_rate, args.tau_min)?;
+    println!("estimator {:?}", args.estimator);
 
-    let data = mnist::load(&c.data_dir)?;
-    let train = Prepared::new(
-        data.train.truncate(c.train_limit.unwrap_or(usize::MAX)),
-        binarization,
-        c.seed,
-    );
-    let test_mode = if binarization == Binarization::None {
-        Binarization::None
-    } else {
-        Binarization::Fixed
-    };
-    let test = Prepared::new(
-        data.test.truncate(c.test_limit.unwrap_or(usize::MAX)),
-        test_mode,
-        12345,
-    );
-    println!(
-        "MNIST: {} training and {} test images; estimator {:?}",
-        train.len(),
-        test.len(),
-        args.estimator
-    );
+    let (train, test) = session.data(Binarization::Dynamic, usize::MAX)?;
+    let model = session.restore(CategoricalVae::new(
+        args.latents,
+        args.classes,
+        &session.train_device,
+    ))?;
 
-    train_device.seed(c.seed);
-    let mut model = CategoricalVae::new(args.latents, args.classes, &train_device);
-    let checkpoint = out.join("model.bpk");
-    if let Some(path) = c
-        .resume
-        .clone()
-        .or_else(|| c.eval_only.then(|| checkpoint.clone()))
-    {
-        model = model.load_file(&path);
-        println!("loaded {}", path.display());
-    }
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let mut noise = NoiseSource::seed_from_u64(c.seed);
-    let (mut train_curve, mut test_curve, mut relaxed_curve, mut epoch_seconds) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut step = 0u64;
-    let mut train_time = 0.0;
-    let started = Instant::now();
-    for epoch in 1..=if c.eval_only { 0 } else { epochs } {
-        let order = mnist::shuffled(train.len(), &mut noise);
-        let batches: Vec<&[usize]> = order
-            .chunks(batch)
-            .take(c.max_steps.unwrap_or(usize::MAX))
-            .collect();
-        let mut progress = Progress::new(epoch, epochs, batches.len(), c.quiet);
-        for idx in batches {
-            let x = train.batch(idx, &mut noise, &train_device);
-            let loss = objective(&model, &args, x, schedule.temperature(step), &mut noise)?.mean();
+    let device = session.device.clone();
+    let (model, history) = session.train(
+        model,
+        &train,
+        (epochs, batch),
+        &mut noise,
+        |model, idx, noise| {
+            let x = train.batch(idx, noise, &session.train_device);
+            let loss = objective(&model, &args, x, schedule.temperature(step), noise)?.mean();
+            step += 1;
             let value = loss.clone().into_scalar::<f32>() as f64;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(lr, model, grads);
-            progress.step(Some(value));
-            step += 1;
-        }
-        let train_obj = progress.mean_loss();
-        let (steps, elapsed) = progress.finish();
-        train_time += elapsed.as_secs_f64();
-        epoch_seconds.push(elapsed.as_secs_f64());
-        let valid = model.valid();
-        let tau = schedule.temperature(step);
-        let discrete = evaluate(&test, 777, &device, |x, n| {
-            discrete_neg_elbo(&valid, &args, x, n)
-        });
-        let relaxed = evaluate(&test, 778, &device, |x, n| {
-            objective(&valid, &args, x, tau, n).expect("valid settings")
-        });
-        println!(
-            "epoch {epoch}: τ {tau:.3}, train objective {train_obj:.2}, test −ELBO (discrete) {discrete:.2}, relaxed {relaxed:.2} ({:.1} s, {:.1} steps/s)",
-            elapsed.as_secs_f64(),
-            steps as f64 / elapsed.as_secs_f64()
-        );
-        train_curve.push((epoch as f64, train_obj));
-        test_curve.push((epoch as f64, discrete));
-        relaxed_curve.push((epoch as f64, relaxed));
-        model.clone().save_file(&checkpoint)?;
-        if c.out_of_time(train_time) {
-            println!("--max-minutes reached after epoch {epoch}");
-            break;
-        }
-    }
+            Ok((optimizer.step(lr, model, grads), value))
+        },
+        |model, steps| {
+            let valid = model.valid();
+            let tau = schedule.temperature(steps as u64);
+            Ok(vec![
+                (
+                    "test −ELBO, discrete",
+                    test_mean(&test, 1000, 777, &device, |x, n| {
+                        discrete_neg_elbo(&valid, &args, x, n)
+                    }),
+                ),
+                (
+                    "test objective, relaxed",
+                    test_mean(&test, 1000, 778, &device, |x, n| {
+                        objective(&valid, &args, x, tau, n).expect("valid settings")
+                    }),
+                ),
+            ])
+        },
+    )?;
 
     let valid = model.valid();
-    let tau = schedule.temperature(step);
-    let test_neg_elbo = evaluate(&test, 777, &device, |x, n| {
-        discrete_neg_elbo(&valid, &args, x, n)
+    let tau = schedule.temperature(history.steps as u64);
+    // the last epoch's figures when there was training (the evaluation seeds are fixed)
+    let test_neg_elbo = history.last("test −ELBO, discrete").unwrap_or_else(|| {
+        test_mean(&test, 1000, 777, &device, |x, n| {
+            discrete_neg_elbo(&valid, &args, x, n)
+        })
     });
-    let relaxed = evaluate(&test, 778, &device, |x, n| {
-        objective(&valid, &args, x, tau, n).expect("valid settings")
+    let relaxed = history.last("test objective, relaxed").unwrap_or_else(|| {
+        test_mean(&test, 1000, 778, &device, |x, n| {
+            objective(&valid, &args, x, tau, n).expect("valid settings")
+        })
     });
     println!(
         "test −ELBO (discrete codes) {test_neg_elbo:.2} nats, relaxed objective {relaxed:.2} nats at τ = {tau:.3}"
     );
-    write_pictures(&valid, &args, &test, &out, &device)?;
-    if !train_curve.is_empty() {
-        plot_curves(
-            &out.join("curves.png"),
-            &format!("Categorical VAE on MNIST ({:?})", args.estimator),
-            "epoch",
-            "nats per image",
-            &[
-                ("train objective".into(), train_curve.clone()),
-                ("test −ELBO, discrete".into(), test_curve.clone()),
-                ("test objective, relaxed".into(), relaxed_curve.clone()),
-            ],
-        )?;
-    }
-    let wall = started.elapsed().as_secs_f64();
-    write_json(
-        &out.join("metrics.json"),
-        &json!({
-            "example": "discrete_vae",
+    write_pictures(&valid, &args, &test, &session.out, &device)?;
+    session.finish(
+        &format!("Categorical VAE on MNIST ({:?})", args.estimator),
+        "nats per image",
+        &["train", "test −ELBO, discrete", "test objective, relaxed"],
+        json!({
             "estimator": args.estimator,
             "test_neg_elbo_nats": test_neg_elbo,
             "test_relaxed_objective_nats": relaxed,
             "final_temperature": tau,
-            "epochs": train_curve.len(),
-            "steps": step,
-            "steps_per_sec": step as f64 / train_time.max(1e-9),
-            "epoch_seconds": epoch_seconds,
-            "wall_seconds": wall,
-            "curves": { "train_objective": train_curve, "test_neg_elbo_discrete": test_curve, "test_objective_relaxed": relaxed_curve },
-            "config": args,
-            "device": format!("{device:?}"),
         }),
-    )?;
-    println!("wrote {} ({wall:.0} s)", out.display());
-    Ok(())
+        &history,
+        &args,
+    )
 }
 
 fn write_pictures(

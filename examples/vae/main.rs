@@ -41,8 +41,6 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-use std::time::Instant;
-
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
@@ -55,8 +53,9 @@ use mcgrad::kl::kl_divergence;
 use serde_json::json;
 
 use common::cli::CommonArgs;
-use common::mnist::{self, Binarization, PIXELS, Prepared};
-use common::outputs::{Progress, plot_curves, save_grid, write_json};
+use common::mnist::{Binarization, PIXELS, Prepared};
+use common::outputs::save_grid;
+use common::session::{Outcome, Session, test_mean};
 
 /// Command line: the common options and the model's sizes.
 #[derive(Debug, Parser, serde::Serialize)]
@@ -156,169 +155,74 @@ impl Vae {
 // Training and evaluation.
 // ---------------------------------------------------------------------------------------
 
-/// The mean of `f` over the test set, in batches, with a fixed evaluation seed.
-fn evaluate(
-    test: &Prepared,
-    batch: usize,
-    seed: u64,
-    device: &Device,
-    mut f: impl FnMut(Tensor<2>, &mut NoiseSource) -> Tensor<1>,
-) -> f64 {
-    let mut noise = NoiseSource::seed_from_u64(seed);
-    let mut data_noise = NoiseSource::seed_from_u64(seed ^ 1);
-    let mut total = 0.0;
-    let indices: Vec<usize> = (0..test.len()).collect();
-    for chunk in indices.chunks(batch) {
-        let x = test.batch(chunk, &mut data_noise, device);
-        total += f(x, &mut noise).sum().into_scalar::<f32>() as f64;
-    }
-    total / test.len() as f64
-}
-
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Outcome<()> {
     let args = Args::parse();
-    args.common.init_cpu();
     let c = &args.common;
-    let epochs = c.epochs.unwrap_or(10);
-    let batch = c.batch_size.unwrap_or(128);
-    let lr = c.lr.unwrap_or(1e-3);
-    let binarization = c.binarization.unwrap_or(Binarization::Dynamic);
-    let out = c.out_dir("vae")?;
-    let device = c.device()?;
-    let train_device = device.clone().autodiff();
-
-    // Data: dynamic binarization of training batches, the test set binarized once (seed 12345).
-    let data = mnist::load(&c.data_dir)?;
-    let train = Prepared::new(
-        data.train.truncate(c.train_limit.unwrap_or(usize::MAX)),
-        binarization,
-        c.seed,
-    );
-    let test_mode = if binarization == Binarization::None {
-        Binarization::None
-    } else {
-        Binarization::Fixed
-    };
-    let test = Prepared::new(
-        data.test.truncate(c.test_limit.unwrap_or(usize::MAX)),
-        test_mode,
-        12345,
-    );
-    println!(
-        "MNIST: {} training and {} test images, {binarization:?} binarization",
-        train.len(),
-        test.len()
+    let session = Session::start(c, "vae")?;
+    let (epochs, batch, lr) = (
+        c.epochs.unwrap_or(10),
+        c.batch_size.unwrap_or(128),
+        c.lr.unwrap_or(1e-3),
     );
 
-    // Model: fresh, or from a checkpoint.
-    train_device.seed(c.seed); // Burn's parameter initializers draw from the device's generator
-    let mut model = Vae::new(args.hidden, args.latent, &train_device);
-    let checkpoint = out.join("model.bpk");
-    if let Some(path) = c
-        .resume
-        .clone()
-        .or_else(|| c.eval_only.then(|| checkpoint.clone()))
-    {
-        model = model.load_file(&path);
-        println!("loaded {}", path.display());
-    }
+    // Data: dynamic binarization of training batches, the test set binarized once.
+    let (train, test) = session.data(Binarization::Dynamic, usize::MAX)?;
+    let model = session.restore(Vae::new(args.hidden, args.latent, &session.train_device))?;
 
+    // Training: Adam on the surrogate of the negative ELBO.
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let mut noise = NoiseSource::seed_from_u64(c.seed);
-    let mut train_curve = Vec::new();
-    let mut test_curve = Vec::new();
-    let mut epoch_seconds = Vec::new();
-    let mut steps_done = 0usize;
-    let started = Instant::now();
-    let mut train_time = 0.0;
-    for epoch in 1..=if c.eval_only { 0 } else { epochs } {
-        let order = mnist::shuffled(train.len(), &mut noise);
-        let batches: Vec<&[usize]> = order
-            .chunks(batch)
-            .take(c.max_steps.unwrap_or(usize::MAX))
-            .collect();
-        let mut progress = Progress::new(epoch, epochs, batches.len(), c.quiet);
-        for idx in batches {
-            let x = train.batch(idx, &mut noise, &train_device);
-            let loss = model.neg_elbo(x, &mut noise).mean();
+    let device = session.device.clone();
+    let (model, history) = session.train(
+        model,
+        &train,
+        (epochs, batch),
+        &mut noise,
+        |model, idx, noise| {
+            let x = train.batch(idx, noise, &session.train_device);
+            let loss = model.neg_elbo(x, noise).mean();
             let value = loss.clone().into_scalar::<f32>() as f64;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(lr, model, grads);
-            progress.step(Some(value));
-        }
-        let train_loss = progress.mean_loss();
-        let (steps, elapsed) = progress.finish();
-        steps_done += steps;
-        train_time += elapsed.as_secs_f64();
-        epoch_seconds.push(elapsed.as_secs_f64());
-        let valid = model.valid();
-        let test_elbo = evaluate(&test, 1000, 777, &device, |x, n| valid.neg_elbo(x, n));
-        println!(
-            "epoch {epoch}: train −ELBO {train_loss:.2}, test −ELBO {test_elbo:.2} nats ({:.1} s, {:.1} steps/s)",
-            elapsed.as_secs_f64(),
-            steps as f64 / elapsed.as_secs_f64()
-        );
-        train_curve.push((epoch as f64, train_loss));
-        test_curve.push((epoch as f64, test_elbo));
-        model.clone().save_file(&checkpoint)?;
-        if c.out_of_time(train_time) {
-            println!("--max-minutes reached after epoch {epoch}");
-            break;
-        }
-    }
+            Ok((optimizer.step(lr, model, grads), value))
+        },
+        |model, _| {
+            let valid = model.valid();
+            Ok(vec![(
+                "test −ELBO",
+                test_mean(&test, 1000, 777, &device, |x, n| valid.neg_elbo(x, n)),
+            )])
+        },
+    )?;
 
-    // Final evaluation, pictures, metrics.
+    // Evaluation: the single-sample bound and the importance-weighted one; pictures.
     let valid = model.valid();
-    let test_neg_elbo = evaluate(&test, 1000, 777, &device, |x, n| valid.neg_elbo(x, n));
+    // the last epoch's figure when there was training (the evaluation seeds are fixed)
+    let test_neg_elbo = history
+        .last("test −ELBO")
+        .unwrap_or_else(|| test_mean(&test, 1000, 777, &device, |x, n| valid.neg_elbo(x, n)));
     let test_nll = (args.iw_samples > 0).then(|| {
-        evaluate(&test, 100, 778, &device, |x, n| {
+        test_mean(&test, 100, 778, &device, |x, n| {
             valid.neg_iwae_bound(x, args.iw_samples, n)
         })
     });
     println!(
-        "test −ELBO {test_neg_elbo:.2} nats{}",
-        test_nll
-            .map(|v| format!(
-                ", importance-sampled NLL (k = {}) {v:.2} nats",
-                args.iw_samples
-            ))
-            .unwrap_or_default()
+        "test −ELBO {test_neg_elbo:.2} nats, importance-sampled NLL (k = {}) {test_nll:.2?} nats",
+        args.iw_samples
     );
-    write_pictures(&valid, &test, &out, &device, c.seed)?;
-    let curves: Vec<(String, Vec<(f64, f64)>)> = vec![
-        ("train −ELBO".into(), train_curve.clone()),
-        ("test −ELBO".into(), test_curve.clone()),
-    ];
-    if !train_curve.is_empty() {
-        plot_curves(
-            &out.join("curves.png"),
-            "Gaussian VAE on MNIST",
-            "epoch",
-            "nats per image",
-            &curves,
-        )?;
-    }
-    let wall = started.elapsed().as_secs_f64();
-    write_json(
-        &out.join("metrics.json"),
-        &json!({
-            "example": "vae",
+    write_pictures(&valid, &test, &session.out, &device, c.seed)?;
+    session.finish(
+        "Gaussian VAE on MNIST",
+        "−ELBO, nats per image",
+        &["train", "test −ELBO"],
+        json!({
             "test_neg_elbo_nats": test_neg_elbo,
             "test_nll_nats": test_nll,
             "iw_samples": args.iw_samples,
-            "train_neg_elbo_nats": train_curve.last().map(|p| p.1),
-            "epochs": train_curve.len(),
-            "steps": steps_done,
-            "steps_per_sec": steps_done as f64 / train_time.max(1e-9),
-            "epoch_seconds": epoch_seconds,
-            "wall_seconds": wall,
-            "curves": { "train_neg_elbo": train_curve, "test_neg_elbo": test_curve },
-            "config": args,
-            "device": format!("{device:?}"),
+            "train_neg_elbo_nats": history.last("train"),
         }),
-    )?;
-    println!("wrote {} ({wall:.0} s)", out.display());
-    Ok(())
+        &history,
+        &args,
+    )
 }
 
 /// `reconstructions.png` (test images over their reconstructions) and `samples.png` (decoded

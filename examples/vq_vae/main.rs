@@ -34,8 +34,6 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-use std::time::Instant;
-
 use burn::module::Param;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
@@ -51,8 +49,9 @@ use rand::RngExt;
 use serde_json::json;
 
 use common::cli::CommonArgs;
-use common::mnist::{self, Binarization, PIXELS, Prepared};
-use common::outputs::{Progress, plot_curves, save_grid, write_json};
+use common::mnist::{Binarization, PIXELS, Prepared};
+use common::outputs::save_grid;
+use common::session::{Outcome, Session};
 
 #[derive(Debug, Parser, serde::Serialize)]
 #[command(about = "VQ-VAE on MNIST with the straight-through estimator on a codebook")]
@@ -329,66 +328,36 @@ fn evaluate(model: &VqVae, test: &Prepared, k: usize, device: &Device) -> (f64, 
     )
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Outcome<()> {
     let args = Args::parse();
-    args.common.init_cpu();
     let c = &args.common;
-    let epochs = c.epochs.unwrap_or(2);
-    let batch = c.batch_size.unwrap_or(64);
-    let lr = c.lr.unwrap_or(1e-3);
-    let out = c.out_dir("vq_vae")?;
-    let device = c.device()?;
-    let train_device = device.clone().autodiff();
-
-    // Continuous intensities: the reconstruction loss is the squared error.
-    let binarization = c.binarization.unwrap_or(Binarization::None);
-    let data = mnist::load(&c.data_dir)?;
-    let train = Prepared::new(
-        data.train.truncate(c.train_limit.unwrap_or(usize::MAX)),
-        binarization,
-        c.seed,
-    );
-    let test = Prepared::new(
-        data.test.truncate(c.test_limit.unwrap_or(usize::MAX)),
-        binarization,
-        12345,
+    let session = Session::start(c, "vq_vae")?;
+    let (epochs, batch, lr) = (
+        c.epochs.unwrap_or(1),
+        c.batch_size.unwrap_or(64),
+        c.lr.unwrap_or(1e-3),
     );
     println!(
-        "MNIST: {} training and {} test images; K = {}, D = {}, EMA {}, dead-code restarts {}",
-        train.len(),
-        test.len(),
-        args.codes,
-        args.code_dim,
-        args.ema,
-        args.restart_dead
+        "K = {}, D = {}, EMA {}, dead-code restarts {}",
+        args.codes, args.code_dim, args.ema, args.restart_dead
     );
 
-    train_device.seed(c.seed);
-    let mut model = VqVae::new(args.codes, args.code_dim, &train_device);
-    let checkpoint = out.join("model.bpk");
-    if let Some(path) = c
-        .resume
-        .clone()
-        .or_else(|| c.eval_only.then(|| checkpoint.clone()))
-    {
-        model = model.load_file(&path);
-        println!("loaded {}", path.display());
-    }
+    // Continuous intensities: the reconstruction loss is the squared error.
+    let (train, test) = session.data(Binarization::None, usize::MAX)?;
+    let model = session.restore(VqVae::new(args.codes, args.code_dim, &session.train_device))?;
+
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let mut noise = NoiseSource::seed_from_u64(c.seed);
-    let (mut train_curve, mut test_curve, mut epoch_seconds) = (Vec::new(), Vec::new(), Vec::new());
     let mut usage = vec![0.0f64; args.codes];
-    let (mut steps_done, mut restarted, mut train_time) = (0usize, 0usize, 0.0);
-    let started = Instant::now();
-    for epoch in 1..=if c.eval_only { 0 } else { epochs } {
-        let order = mnist::shuffled(train.len(), &mut noise);
-        let batches: Vec<&[usize]> = order
-            .chunks(batch)
-            .take(c.max_steps.unwrap_or(usize::MAX))
-            .collect();
-        let mut progress = Progress::new(epoch, epochs, batches.len(), c.quiet);
-        for idx in batches {
-            let x = train.batch(idx, &mut noise, &train_device);
+    let (mut steps, mut restarted) = (0usize, 0usize);
+    let device = session.device.clone();
+    let (model, history) = session.train(
+        model,
+        &train,
+        (epochs, batch),
+        &mut noise,
+        |model, idx, noise| {
+            let x = train.batch(idx, noise, &session.train_device);
             let (recon, q) = model.forward(x.clone());
             let reconstruction = (recon - x).square().mean();
             let mut loss = reconstruction.clone() + q.commitment_loss.clone() * args.beta;
@@ -397,85 +366,63 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             let value = reconstruction.into_scalar::<f32>() as f64;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(lr, model, grads);
+            let mut model = optimizer.step(lr, model, grads);
             if args.ema {
                 model = model.ema_update(&q, args.ema_decay);
             }
+            steps += 1;
             if args.restart_dead {
                 for i in q.indices.clone().try_into_vec_as::<i64>()? {
                     usage[i as usize] += 1.0;
                 }
-                if (steps_done + 1) % args.restart_every == 0 {
-                    let (m, moved) = model.restart_dead(&usage, &q, &mut noise, args.ema);
+                if steps % args.restart_every == 0 {
+                    let (m, moved) = model.restart_dead(&usage, &q, noise, args.ema);
                     model = m;
                     restarted += moved;
                     usage.iter_mut().for_each(|u| *u = 0.0);
                 }
             }
-            steps_done += 1;
-            progress.step(Some(value));
-        }
-        let train_mse = progress.mean_loss();
-        let (steps, elapsed) = progress.finish();
-        train_time += elapsed.as_secs_f64();
-        epoch_seconds.push(elapsed.as_secs_f64());
-        let (mse, perplexity, used) = evaluate(&model.valid(), &test, args.codes, &device);
-        println!(
-            "epoch {epoch}: train MSE {train_mse:.5}, test MSE {mse:.5}, perplexity {perplexity:.1}, codes used {:.0}% ({:.1} s, {:.1} steps/s)",
-            used * 100.0,
-            elapsed.as_secs_f64(),
-            steps as f64 / elapsed.as_secs_f64()
-        );
-        train_curve.push((epoch as f64, train_mse));
-        test_curve.push((epoch as f64, mse));
-        model.clone().save_file(&checkpoint)?;
-        if c.out_of_time(train_time) {
-            println!("--max-minutes reached after epoch {epoch}");
-            break;
-        }
-    }
+            Ok((model, value))
+        },
+        |model, _| {
+            let (mse, perplexity, used) = evaluate(&model.valid(), &test, args.codes, &device);
+            Ok(vec![
+                ("test MSE", mse),
+                ("perplexity", perplexity),
+                ("codes used", used),
+            ])
+        },
+    )?;
 
     let valid = model.valid();
-    let (mse, perplexity, used) = evaluate(&valid, &test, args.codes, &device);
+    let (mse, perplexity, used) = match (
+        history.last("test MSE"),
+        history.last("perplexity"),
+        history.last("codes used"),
+    ) {
+        // the last epoch's figures when there was training (the evaluation is deterministic)
+        (Some(m), Some(p), Some(u)) => (m, p, u),
+        _ => evaluate(&valid, &test, args.codes, &device),
+    };
     println!(
         "test MSE {mse:.5} per pixel, codebook perplexity {perplexity:.1} of {}, {:.0}% of codes used",
         args.codes,
         used * 100.0
     );
-    write_pictures(&valid, &test, &out, &device, args.codes)?;
-    if !train_curve.is_empty() {
-        plot_curves(
-            &out.join("curves.png"),
-            "VQ-VAE on MNIST",
-            "epoch",
-            "MSE per pixel",
-            &[
-                ("train".into(), train_curve.clone()),
-                ("test".into(), test_curve.clone()),
-            ],
-        )?;
-    }
-    let wall = started.elapsed().as_secs_f64();
-    write_json(
-        &out.join("metrics.json"),
-        &json!({
-            "example": "vq_vae",
+    write_pictures(&valid, &test, &session.out, &device, args.codes)?;
+    session.finish(
+        "VQ-VAE on MNIST",
+        "MSE per pixel",
+        &["train", "test MSE"],
+        json!({
             "test_mse_per_pixel": mse,
             "codebook_perplexity": perplexity,
             "codes_used_fraction": used,
             "codes_restarted": restarted,
-            "epochs": train_curve.len(),
-            "steps": steps_done,
-            "steps_per_sec": steps_done as f64 / train_time.max(1e-9),
-            "epoch_seconds": epoch_seconds,
-            "wall_seconds": wall,
-            "curves": { "train_mse": train_curve, "test_mse": test_curve },
-            "config": args,
-            "device": format!("{device:?}"),
         }),
-    )?;
-    println!("wrote {} ({wall:.0} s)", out.display());
-    Ok(())
+        &history,
+        &args,
+    )
 }
 
 /// `reconstructions.png` and `codes.png` (each of 64 codes filling the whole grid, decoded).

@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use burn::tensor::activation::{log_softmax, softmax};
+use burn::tensor::activation::log_softmax;
 
 use super::{Distribution, Entropy, EnumerableSupport, Mean, params};
 use crate::error::{Error, Result};
@@ -121,9 +121,9 @@ impl<const D: usize> Categorical<D> {
         &self.log_probs
     }
 
-    /// The probabilities, `[..., K]`.
+    /// The probabilities, `[..., K]` (`exp` of the normalized logits).
     pub fn probs(&self) -> Tensor<D> {
-        softmax(self.log_probs.clone(), D - 1)
+        self.log_probs.clone().exp()
     }
 
     /// The number of classes K.

@@ -3,7 +3,7 @@
 use burn::prelude::*;
 
 use super::Reparameterized;
-use super::loc_scale::{LocScale, loc_scale_methods};
+use super::loc_scale::{LocScale, loc_scale_constructors, loc_scale_methods};
 use super::{Distribution, Entropy, Mean};
 use crate::error::Result;
 use crate::rng::{NoiseSource, StandardNoise};
@@ -38,29 +38,7 @@ pub struct Gumbel<const D: usize> {
 }
 
 impl<const D: usize> Gumbel<D> {
-    /// From the location μ and the scale β.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for a non-finite `loc` or a
-    /// `scale` that is not finite and positive (one device sync per parameter);
-    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when the shapes do not broadcast.
-    pub fn new(loc: Tensor<D>, scale: Tensor<D>) -> Result<Self> {
-        Ok(Self {
-            core: LocScale::new(Self::NAME, loc, scale)?,
-        })
-    }
-
-    /// Like [`new`](Self::new) without the value checks (no device sync); shapes are checked.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when the shapes do not broadcast.
-    pub fn new_unchecked(loc: Tensor<D>, scale: Tensor<D>) -> Result<Self> {
-        Ok(Self {
-            core: LocScale::unchecked(Self::NAME, loc, scale)?,
-        })
-    }
+    loc_scale_constructors!("the location μ and the scale β");
 }
 
 impl<const D: usize> Distribution<D> for Gumbel<D> {

@@ -92,6 +92,40 @@ impl<const D: usize> LocScale<D> {
     }
 }
 
+/// The validated and unchecked constructors of a location-scale family with a
+/// `core: LocScale<D>` field; the argument names what `loc` and `scale` are.
+macro_rules! loc_scale_constructors {
+    ($what:literal) => {
+        #[doc = concat!("From ", $what, ".")]
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for a non-finite `loc` or
+        /// a `scale` that is not finite and positive (one device sync per parameter);
+        /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when the shapes do not
+        /// broadcast.
+        pub fn new(loc: Tensor<D>, scale: Tensor<D>) -> Result<Self> {
+            Ok(Self {
+                core: LocScale::new(Self::NAME, loc, scale)?,
+            })
+        }
+
+        /// Like [`new`](Self::new) without the value checks (no device sync); shapes are
+        /// checked.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when the shapes do not
+        /// broadcast.
+        pub fn new_unchecked(loc: Tensor<D>, scale: Tensor<D>) -> Result<Self> {
+            Ok(Self {
+                core: LocScale::unchecked(Self::NAME, loc, scale)?,
+            })
+        }
+    };
+}
+pub(crate) use loc_scale_constructors;
+
 /// The `Distribution` methods that every location-scale family shares, for a type with a
 /// `core: LocScale<D>` field and a `Reparameterized` impl.
 macro_rules! loc_scale_methods {

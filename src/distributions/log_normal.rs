@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 
-use super::loc_scale::{LocScale, loc_scale_methods};
+use super::loc_scale::{LocScale, loc_scale_constructors, loc_scale_methods};
 use super::normal::LN_SQRT_2PI;
 use super::{Distribution, Entropy, Mean, Normal, Reparameterized};
 use crate::error::Result;
@@ -35,29 +35,7 @@ pub struct LogNormal<const D: usize> {
 }
 
 impl<const D: usize> LogNormal<D> {
-    /// From the mean `loc` and standard deviation `scale` of `ln x`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for a non-finite `loc` or
-    /// a `scale` that is not finite and positive (one device sync per parameter);
-    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when the shapes do not broadcast.
-    pub fn new(loc: Tensor<D>, scale: Tensor<D>) -> Result<Self> {
-        Ok(Self {
-            core: LocScale::new(Self::NAME, loc, scale)?,
-        })
-    }
-
-    /// Like [`new`](Self::new) without the value checks (no device sync); shapes are checked.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when the shapes do not broadcast.
-    pub fn new_unchecked(loc: Tensor<D>, scale: Tensor<D>) -> Result<Self> {
-        Ok(Self {
-            core: LocScale::unchecked(Self::NAME, loc, scale)?,
-        })
-    }
+    loc_scale_constructors!("the mean `loc` and standard deviation `scale` of `ln x`");
 
     /// The distribution of `ln x`.
     pub fn base(&self) -> Normal<D> {

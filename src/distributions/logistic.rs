@@ -3,7 +3,7 @@
 use burn::prelude::*;
 
 use super::Reparameterized;
-use super::loc_scale::{LocScale, loc_scale_methods};
+use super::loc_scale::{LocScale, loc_scale_constructors, loc_scale_methods};
 use super::{Distribution, Entropy, Mean};
 use crate::error::Result;
 use crate::rng::{NoiseSource, StandardNoise};
@@ -36,29 +36,7 @@ pub struct Logistic<const D: usize> {
 }
 
 impl<const D: usize> Logistic<D> {
-    /// From the location μ and the scale s.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for a non-finite `loc` or a
-    /// `scale` that is not finite and positive (one device sync per parameter);
-    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when the shapes do not broadcast.
-    pub fn new(loc: Tensor<D>, scale: Tensor<D>) -> Result<Self> {
-        Ok(Self {
-            core: LocScale::new(Self::NAME, loc, scale)?,
-        })
-    }
-
-    /// Like [`new`](Self::new) without the value checks (no device sync); shapes are checked.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when the shapes do not broadcast.
-    pub fn new_unchecked(loc: Tensor<D>, scale: Tensor<D>) -> Result<Self> {
-        Ok(Self {
-            core: LocScale::unchecked(Self::NAME, loc, scale)?,
-        })
-    }
+    loc_scale_constructors!("the location μ and the scale s");
 }
 
 impl<const D: usize> Distribution<D> for Logistic<D> {

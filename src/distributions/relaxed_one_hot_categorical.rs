@@ -1,12 +1,13 @@
 //! The Concrete (Gumbel-softmax) relaxation of the one-hot categorical.
 
 use burn::prelude::*;
-use burn::tensor::activation::{log_softmax, softmax};
+use burn::tensor::activation::log_softmax;
 
 use super::categorical::{Categorical, check_categories};
 use super::{Distribution, Reparameterized, params};
 use crate::error::Result;
 use crate::rng::{NoiseSource, StandardNoise};
+use crate::special::softmax;
 
 /// The floor under `y` (and `1 − y`) before a logarithm in the relaxed log-densities. Above
 /// `f32::MIN_POSITIVE` on purpose: the gradient of `ln y` is `1/y`, and at 1e-30 it stays far
@@ -97,7 +98,12 @@ impl<const D: usize> RelaxedOneHotCategorical<D> {
 
     /// The tempered, perturbed logits `(ℓ + g)/τ`.
     fn tempered(&self, g: Tensor<D>) -> Tensor<D> {
-        (self.logits.clone() + g).div_scalar(self.temperature)
+        let perturbed = self.logits.clone() + g;
+        if self.temperature == 1.0 {
+            perturbed
+        } else {
+            perturbed.div_scalar(self.temperature)
+        }
     }
 
     /// `ln y` for given Gumbel noise: `log_softmax((ℓ + g)/τ)`, finite for all finite inputs.

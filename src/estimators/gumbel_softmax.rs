@@ -3,9 +3,9 @@
 use burn::prelude::*;
 
 use super::straight_through::straight_through;
-use super::{Estimate, Estimator, by_draw, check_costs, mean_over_draws};
-use crate::distributions::categorical::check_categories;
-use crate::distributions::{Categorical, Relaxable, Reparameterized, params};
+use super::{Estimate, Estimator, through_draws};
+use crate::distributions::categorical::one_hot;
+use crate::distributions::{Relaxable, RelaxedOneHotCategorical, Reparameterized, params};
 use crate::error::Result;
 use crate::rng::NoiseSource;
 
@@ -120,16 +120,7 @@ impl<const D: usize, P: Relaxable<D>> Estimator<D, P> for GumbelSoftmax {
     where
         F: FnOnce(Tensor<D>) -> Tensor<1>,
     {
-        params::samples(n)?;
-        let draws = dist.replicate(n);
-        let y = self.draw(&draws, noise)?;
-        let costs = f(y.clone());
-        check_costs(&costs, draws.rows())?;
-        Ok(Estimate {
-            costs: by_draw(costs.clone().detach(), n),
-            surrogate: mean_over_draws(costs, n),
-            samples: y,
-        })
+        through_draws(dist, n, f, |draws| self.draw(draws, noise))
     }
 }
 
@@ -163,10 +154,12 @@ pub fn gumbel_softmax<const D: usize>(
     hard: bool,
     noise: &mut NoiseSource,
 ) -> Result<Tensor<D>> {
-    check_categories("gumbel_softmax", &logits)?;
-    let estimator = GumbelSoftmax {
-        hard,
-        ..GumbelSoftmax::new(temperature)?
-    };
-    estimator.draw(&Categorical::from_logits_unchecked(logits), noise)
+    // the relaxation is invariant to a shift of the logits: no normalization needed
+    let k = logits.dims()[D - 1];
+    let soft = RelaxedOneHotCategorical::new_unchecked(logits, temperature)?.rsample(noise);
+    Ok(if hard {
+        straight_through(one_hot(soft.clone().argmax(D - 1), k), soft)
+    } else {
+        soft
+    })
 }

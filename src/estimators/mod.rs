@@ -77,6 +77,31 @@ pub trait Estimator<const D: usize, P: Distribution<D>> {
         F: FnOnce(Self::Sample) -> Tensor<1>;
 }
 
+/// The estimate of every estimator whose gradient flows through a differentiable draw
+/// (pathwise, relaxed, straight-through): `n` draws per element from `draw` on the replicated
+/// batch, the cost `f` on them, and the surrogate `(1/n) Σ_i f(y_i)`.
+pub(crate) fn through_draws<const D: usize, P, F>(
+    dist: &P,
+    n: usize,
+    f: F,
+    draw: impl FnOnce(&P) -> Result<Tensor<D>>,
+) -> Result<Estimate<Tensor<D>>>
+where
+    P: Distribution<D>,
+    F: FnOnce(Tensor<D>) -> Tensor<1>,
+{
+    crate::distributions::params::samples(n)?;
+    let draws = dist.replicate(n);
+    let y = draw(&draws)?;
+    let costs = f(y.clone());
+    check_costs(&costs, draws.rows())?;
+    Ok(Estimate {
+        costs: by_draw(costs.clone().detach(), n),
+        surrogate: mean_over_draws(costs, n),
+        samples: y,
+    })
+}
+
 /// Checks that `costs` has one entry per row (`rows` of them).
 pub(crate) fn check_costs(costs: &Tensor<1>, rows: usize) -> Result<()> {
     let [len] = costs.dims();

@@ -2,8 +2,8 @@
 
 use burn::prelude::*;
 
-use super::{Estimate, Estimator, by_draw, check_costs, mean_over_draws};
-use crate::distributions::{Reparameterized, params};
+use super::{Estimate, Estimator, through_draws};
+use crate::distributions::Reparameterized;
 use crate::error::Result;
 use crate::rng::NoiseSource;
 
@@ -64,15 +64,6 @@ impl<const D: usize, P: Reparameterized<D>> Estimator<D, P> for Pathwise {
     where
         F: FnOnce(Tensor<D>) -> Tensor<1>,
     {
-        params::samples(n)?;
-        let draws = dist.replicate(n);
-        let z = draws.rsample(noise);
-        let costs = f(z.clone());
-        check_costs(&costs, draws.rows())?;
-        Ok(Estimate {
-            costs: by_draw(costs.clone().detach(), n),
-            surrogate: mean_over_draws(costs, n),
-            samples: z,
-        })
+        through_draws(dist, n, f, |draws| Ok(draws.rsample(noise)))
     }
 }

@@ -2,8 +2,8 @@
 
 use burn::prelude::*;
 
-use super::{Estimate, Estimator, by_draw, check_costs, mean_over_draws};
-use crate::distributions::{Relaxable, params};
+use super::{Estimate, Estimator, through_draws};
+use crate::distributions::Relaxable;
 use crate::error::Result;
 use crate::rng::NoiseSource;
 
@@ -88,15 +88,11 @@ impl<const D: usize, P: Relaxable<D>> Estimator<D, P> for StraightThrough {
     where
         F: FnOnce(Tensor<D>) -> Tensor<1>,
     {
-        params::samples(n)?;
-        let draws = dist.replicate(n);
-        let y = straight_through(draws.hard_sample(noise), draws.probabilities());
-        let costs = f(y.clone());
-        check_costs(&costs, draws.rows())?;
-        Ok(Estimate {
-            costs: by_draw(costs.clone().detach(), n),
-            surrogate: mean_over_draws(costs, n),
-            samples: y,
+        through_draws(dist, n, f, |draws| {
+            Ok(straight_through(
+                draws.hard_sample(noise),
+                draws.probabilities(),
+            ))
         })
     }
 }
