@@ -58,6 +58,7 @@ const SAMPLES: usize = 200_000;
 #[test]
 fn reinforce_variance_is_1_594e_2() {
     let v = measure(1, || NoBaseline);
+    println!("REINFORCE: measured variance {v:e}, exact {REINFORCE_VARIANCE:e}");
     assert!(
         matches(v, REINFORCE_VARIANCE),
         "measured {v:e}, exact {REINFORCE_VARIANCE:e}"
@@ -68,6 +69,7 @@ fn reinforce_variance_is_1_594e_2() {
 #[test]
 fn rloo_with_two_samples_has_variance_6_25e_4() {
     let v = measure(2, || LeaveOneOut);
+    println!("RLOO, 2 draws: measured variance {v:e}, exact {RLOO_VARIANCE:e}");
     assert!(
         matches(v, RLOO_VARIANCE),
         "measured {v:e}, exact {RLOO_VARIANCE:e}"

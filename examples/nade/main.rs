@@ -21,7 +21,9 @@
 //!
 //! **The baseline's baseline.** `--model fvsbn` trains the fully visible sigmoid belief
 //! network, `p(x_d = 1 | x_<d) = σ(b_d + Σ_{j<d} W_dj x_j)`: a logistic regression per pixel
-//! on the pixels before it, one masked 784 × 784 matrix (published: about 97.45 nats).
+//! on the pixels before it, one masked 784 × 784 matrix (published: about 97.45 nats). Its
+//! default recipe, 10 epochs of Adam at 1e-2 decayed by 0.75 per epoch (`--lr-decay`), reaches
+//! 98.1 nats in about a minute on 2 cores.
 //!
 //! **What to look at.** In `runs/nade/` (or `runs/fvsbn/`): `metrics.json` (`test_nll_nats`,
 //! exact), `curves.png` (training and test NLL per epoch), `samples.png` (images drawn pixel
@@ -67,6 +69,10 @@ struct Args {
     /// Hidden units of NADE.
     #[arg(long, default_value_t = 500)]
     hidden: usize,
+    /// Learning-rate decay per epoch: epoch e (from 0) trains at `lr · decay^e` [default:
+    /// 1 for NADE, 0.75 for FVSBN].
+    #[arg(long)]
+    lr_decay: Option<f64>,
 }
 
 /// NADE's parameters: `W` as `[784, H]` (row d is the weight of pixel d), `c` `[H]`, `V`
@@ -214,15 +220,24 @@ fn run<M: Autoregressive>(args: &Args, session: &Session, model: M) -> Outcome<(
     // one thread with scalar exp: its CPU default is one pass over 15 000 images in batches of
     // 20 (under 10 minutes on 2 cores). Full runs: --train-limit 60000 --epochs N, on a GPU
     // (--device wgpu) for the published figures.
-    let (epochs, batch, limit) = match args.model {
-        ModelChoice::Nade => (c.epochs.unwrap_or(1), c.batch_size.unwrap_or(20), 15_000),
+    // FVSBN is a convex problem per pixel: a large step that decays finds its optimum in a
+    // few epochs, where Adam at 1e-3 is still far from it after five (121 nats).
+    let (epochs, batch, limit, lr, decay) = match args.model {
+        ModelChoice::Nade => (
+            c.epochs.unwrap_or(1),
+            c.batch_size.unwrap_or(20),
+            15_000,
+            c.lr.unwrap_or(1e-3),
+            args.lr_decay.unwrap_or(1.0),
+        ),
         ModelChoice::Fvsbn => (
-            c.epochs.unwrap_or(5),
+            c.epochs.unwrap_or(10),
             c.batch_size.unwrap_or(100),
             usize::MAX,
+            c.lr.unwrap_or(1e-2),
+            args.lr_decay.unwrap_or(0.75),
         ),
     };
-    let lr = c.lr.unwrap_or(1e-3);
 
     // Fixed binarization (the classic binarized MNIST): train and test drawn once.
     let (train, test) = session.data(Binarization::Fixed, limit)?;
@@ -232,6 +247,11 @@ fn run<M: Autoregressive>(args: &Args, session: &Session, model: M) -> Outcome<(
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let mut noise = NoiseSource::seed_from_u64(c.seed);
     let device = session.device.clone();
+    let steps_per_epoch = train
+        .len()
+        .div_ceil(batch)
+        .min(c.max_steps.unwrap_or(usize::MAX));
+    let mut step = 0usize;
     let (model, history) = session.train(
         model,
         &train,
@@ -243,7 +263,9 @@ fn run<M: Autoregressive>(args: &Args, session: &Session, model: M) -> Outcome<(
                 .mean();
             let value = loss.clone().into_scalar::<f32>() as f64;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            Ok((optimizer.step(lr, model, grads), value))
+            let rate = lr * decay.powi((step / steps_per_epoch) as i32);
+            step += 1;
+            Ok((optimizer.step(rate, model, grads), value))
         },
         |model, _| {
             let valid = model.valid();

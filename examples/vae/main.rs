@@ -205,10 +205,13 @@ fn main() -> Outcome<()> {
             valid.neg_iwae_bound(x, args.iw_samples, n)
         })
     });
-    println!(
-        "test −ELBO {test_neg_elbo:.2} nats, importance-sampled NLL (k = {}) {test_nll:.2?} nats",
-        args.iw_samples
-    );
+    match test_nll {
+        Some(nll) => println!(
+            "test −ELBO {test_neg_elbo:.2} nats, importance-sampled NLL (k = {}) {nll:.2} nats",
+            args.iw_samples
+        ),
+        None => println!("test −ELBO {test_neg_elbo:.2} nats"),
+    }
     write_pictures(&valid, &test, &session.out, &device, c.seed)?;
     session.finish(
         "Gaussian VAE on MNIST",

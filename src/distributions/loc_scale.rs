@@ -5,6 +5,7 @@ use burn::prelude::*;
 
 use super::params;
 use crate::error::Result;
+use crate::special;
 
 /// A location and a positive scale of one broadcast shape.
 #[derive(Debug, Clone)]
@@ -48,7 +49,7 @@ impl<const D: usize> LocScale<D> {
         params::finite(name, "log_scale", &log_scale)?;
         Ok(Self {
             loc,
-            scale: log_scale.clone().exp(),
+            scale: special::exp(log_scale.clone()),
             log_scale: Some(log_scale),
             shape,
         })
