@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::module::Module;
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use mcgrad::NoiseSource;
 use serde_json::{Value, json};
@@ -268,4 +269,17 @@ pub fn test_mean(
         })
         .sum();
     total / test.len() as f64
+}
+
+/// One optimizer step on a scalar `loss` of `model`: backward, the gradients of the model's
+/// parameters, the update at learning rate `lr`. Returns the updated model and the loss value.
+pub fn descend<M: Module>(
+    optimizer: &mut ModuleOptimizer,
+    lr: f64,
+    model: M,
+    loss: Tensor<1>,
+) -> (M, f64) {
+    let value = loss.clone().into_scalar::<f32>() as f64;
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    (optimizer.step(lr, model, grads), value)
 }

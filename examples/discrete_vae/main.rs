@@ -40,7 +40,7 @@
 mod common;
 
 use burn::nn::{Linear, LinearConfig};
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::AdamConfig;
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
 use clap::Parser;
@@ -55,7 +55,7 @@ use serde_json::json;
 use common::cli::CommonArgs;
 use common::mnist::{Binarization, PIXELS, Prepared};
 use common::outputs::save_grid;
-use common::session::{Outcome, Session, test_mean};
+use common::session::{Outcome, Session, descend, test_mean};
 
 /// The gradient estimator for the discrete latents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -225,9 +225,7 @@ fn main() -> Outcome<()> {
             let x = train.batch(idx, noise, &session.train_device);
             let loss = objective(&model, &args, x, schedule.temperature(step), noise)?.mean();
             step += 1;
-            let value = loss.clone().into_scalar::<f32>() as f64;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            Ok((optimizer.step(lr, model, grads), value))
+            Ok(descend(&mut optimizer, lr, model, loss))
         },
         |model, steps| {
             let valid = model.valid();

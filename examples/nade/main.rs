@@ -40,7 +40,7 @@
 mod common;
 
 use burn::module::Param;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::AdamConfig;
 use burn::prelude::*;
 use burn::tensor::Distribution as Init;
 use burn::tensor::activation::sigmoid;
@@ -53,7 +53,7 @@ use serde_json::json;
 use common::cli::CommonArgs;
 use common::mnist::{Binarization, PIXELS};
 use common::outputs::save_grid;
-use common::session::{Outcome, Session, test_mean};
+use common::session::{Outcome, Session, descend, test_mean};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 enum ModelChoice {
@@ -263,11 +263,9 @@ fn run<M: Autoregressive>(args: &Args, session: &Session, model: M) -> Outcome<(
             let loss = model
                 .nll(train.batch(idx, noise, &session.train_device))
                 .mean();
-            let value = loss.clone().into_scalar::<f32>() as f64;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
             let rate = lr * decay.powi((step / steps_per_epoch) as i32);
             step += 1;
-            Ok((optimizer.step(rate, model, grads), value))
+            Ok(descend(&mut optimizer, rate, model, loss))
         },
         |model, _| {
             let valid = model.valid();

@@ -42,7 +42,7 @@
 mod common;
 
 use burn::nn::{Linear, LinearConfig};
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::AdamConfig;
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
 use clap::Parser;
@@ -55,7 +55,7 @@ use serde_json::json;
 use common::cli::CommonArgs;
 use common::mnist::{Binarization, PIXELS, Prepared};
 use common::outputs::save_grid;
-use common::session::{Outcome, Session, test_mean};
+use common::session::{Outcome, Session, descend, test_mean};
 
 /// Command line: the common options and the model's sizes.
 #[derive(Debug, Parser, serde::Serialize)]
@@ -181,9 +181,7 @@ fn main() -> Outcome<()> {
         |model, idx, noise| {
             let x = train.batch(idx, noise, &session.train_device);
             let loss = model.neg_elbo(x, noise).mean();
-            let value = loss.clone().into_scalar::<f32>() as f64;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            Ok((optimizer.step(lr, model, grads), value))
+            Ok(descend(&mut optimizer, lr, model, loss))
         },
         |model, _| {
             let valid = model.valid();
