@@ -161,12 +161,12 @@ fn fill_block(rng: &mut Xoshiro256PlusPlus, law: StandardNoise, out: &mut [f32])
             *x = v as f32;
         }),
         StandardNoise::Gumbel => {
-            // g = −ln E, E ~ Exp(1) (positive: an f32 underflow would need E < 1e-45)
             out.iter_mut().for_each(|x| {
                 let e: f64 = Exp1.sample(rng);
                 *x = e as f32;
             });
-            out.iter_mut().for_each(|x| *x = -ln_f32(*x));
+            out.iter_mut()
+                .for_each(|x| *x = gumbel_from_exponential(*x));
         }
         StandardNoise::Logistic => {
             // ln u − ln(1 − u) with u on the 52-bit grid, both terms rounded to f32 first
@@ -180,7 +180,7 @@ fn fill_block(rng: &mut Xoshiro256PlusPlus, law: StandardNoise, out: &mut [f32])
                 });
             out.iter_mut()
                 .zip(&complement)
-                .for_each(|(x, &c)| *x = ln_f32(*x) - ln_f32(c));
+                .for_each(|(x, &c)| *x = logistic_from_parts(*x, c));
         }
         StandardNoise::Laplace => out.iter_mut().for_each(|x| {
             let bits = rng.next_u64();
@@ -229,12 +229,14 @@ fn uniform_open_f64(rng: &mut impl Rng) -> f64 {
     ((rng.next_u64() >> 12) as f64 + 0.5) * (1.0 / (1u64 << 52) as f64)
 }
 
-/// Standard Gumbel noise from a standard exponential draw: `g = −ln e`.
+/// Standard Gumbel noise from a standard exponential draw: `g = −ln e`, the map the sampler
+/// applies to its exponential draws.
 ///
-/// Finite for every positive finite `e`. Written out so that tests can pin the map at the
-/// edges of the noise range.
-pub fn gumbel_from_exponential(e: f64) -> f64 {
-    -e.ln()
+/// Finite for every non-negative finite `e` (even 0, which [`ln_f32`] takes to `−150 ln 2`).
+/// Public so that tests can pin the map at the edges of the noise range.
+#[inline(always)]
+pub fn gumbel_from_exponential(e: f32) -> f32 {
+    -ln_f32(e)
 }
 
 /// Standard Gumbel noise from a uniform draw on (0, 1): `g = −ln(−ln u)`.
@@ -245,9 +247,16 @@ pub fn gumbel_from_uniform(u: f64) -> f64 {
     -(-u.ln()).ln()
 }
 
-/// Standard logistic noise from a uniform draw on (0, 1): `ln u − ln(1 − u)`.
-pub fn logistic_from_uniform(u: f64) -> f64 {
-    u.ln() - (-u).ln_1p()
+/// Standard logistic noise from a uniform draw on (0, 1): `ln u − ln(1 − u)`, with `u` and
+/// `1 − u` rounded to `f32` first: the map the sampler applies to its uniform draws.
+pub fn logistic_from_uniform(u: f64) -> f32 {
+    logistic_from_parts(u as f32, (1.0 - u) as f32)
+}
+
+/// `ln u − ln c` for `c = 1 − u`, both already rounded to `f32`.
+#[inline(always)]
+fn logistic_from_parts(u: f32, c: f32) -> f32 {
+    ln_f32(u) - ln_f32(c)
 }
 
 #[cfg(test)]
@@ -271,8 +280,8 @@ mod tests {
             assert!(gumbel_from_uniform(u).is_finite(), "u = {u}");
             assert!(logistic_from_uniform(u).is_finite(), "u = {u}");
         }
-        for e in [f64::MIN_POSITIVE, 1e-30, 1.0, 745.0] {
-            assert!(gumbel_from_exponential(e).is_finite());
+        for e in [0.0, f32::from_bits(1), f32::MIN_POSITIVE, 1e-30, 1.0, 745.0] {
+            assert!(gumbel_from_exponential(e).is_finite(), "e = {e}");
         }
     }
 

@@ -173,18 +173,20 @@ impl Progress {
         }
     }
 
-    /// One step done; `loss`, when read (a device sync), updates the running mean shown.
-    pub fn step(&mut self, loss: Option<f64>) {
+    /// One step done.
+    pub fn step(&mut self) {
         self.steps += 1;
-        if let Some(l) = loss {
-            self.loss_sum += l;
-            self.loss_count += 1;
-        }
         if let Some(bar) = &self.bar {
             bar.inc(1);
-            if loss.is_some() {
-                bar.set_message(format!("loss {:.3}", self.mean_loss()));
-            }
+        }
+    }
+
+    /// The summed loss of `count` steps, read from the device: updates the running mean shown.
+    pub fn losses(&mut self, sum: f64, count: usize) {
+        self.loss_sum += sum;
+        self.loss_count += count;
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("loss {:.3}", self.mean_loss()));
         }
     }
 

@@ -40,12 +40,19 @@ pub struct History {
     pub curves: Vec<(String, Vec<(f64, f64)>)>,
     pub epoch_seconds: Vec<f64>,
     pub steps: usize,
-    pub train_seconds: f64,
+    /// The figures of the last evaluation: the last epoch's, or, when no epoch ran
+    /// (`--eval-only`), of the restored model.
+    pub figures: Vec<(&'static str, f64)>,
 }
 
 impl History {
+    /// Seconds spent in training steps.
+    pub fn train_seconds(&self) -> f64 {
+        self.epoch_seconds.iter().sum()
+    }
+
     pub fn steps_per_sec(&self) -> f64 {
-        self.steps as f64 / self.train_seconds.max(1e-9)
+        self.steps as f64 / self.train_seconds().max(1e-9)
     }
 
     /// The last value of the curve `name`.
@@ -57,6 +64,15 @@ impl History {
             .map(|p| p.1)
     }
 
+    /// The final evaluation's figure `name`.
+    pub fn figure(&self, name: &str) -> Outcome<f64> {
+        self.figures
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| format!("the evaluation has no figure named {name:?}").into())
+    }
+
     fn record(&mut self, name: &str, epoch: usize, value: f64) {
         match self.curves.iter_mut().find(|(n, _)| n == name) {
             Some((_, c)) => c.push((epoch as f64, value)),
@@ -66,6 +82,17 @@ impl History {
         }
     }
 }
+
+/// Where the epoch loop is: the epoch (from 1) and the number of steps taken before this one.
+#[derive(Debug, Clone, Copy)]
+pub struct At {
+    pub epoch: usize,
+    pub step: usize,
+}
+
+/// How many steps' losses are added up on the device before one read (a device sync) updates
+/// the progress bar.
+const LOSS_READ_EVERY: usize = 20;
 
 impl<'a> Session<'a> {
     /// Sets up the CPU, the output folder and the devices; seeds Burn's parameter
@@ -103,6 +130,8 @@ impl<'a> Session<'a> {
             Binarization::Fixed
         };
         let data = mnist::load(&a.data_dir)?;
+        // seed + 1: a fixed binarization must not replay the stream that the examples'
+        // training noise (seeded with `--seed`) draws from
         let train = Prepared::new(
             data.train
                 .truncate(a.train_limit.unwrap_or(default_train_limit)),
@@ -143,9 +172,13 @@ impl<'a> Session<'a> {
     }
 
     /// The epoch loop over `(epochs, batch size)`: shuffles the training set each epoch with
-    /// `noise`, calls `step` on each batch of indices (it returns the updated model and the batch loss), shows the
-    /// progress bar, then calls `evaluate` (named test figures), prints the epoch's line and
-    /// writes the checkpoint. Stops early at `--max-minutes`; does nothing with `--eval-only`.
+    /// `noise`, calls `step` on each batch (already on the training device; it returns the
+    /// updated model and the batch loss, a scalar kept on the device and read every
+    /// [`LOSS_READ_EVERY`] steps), shows the progress bar, then calls `evaluate` (named test
+    /// figures, given the steps taken), prints the epoch's line and writes the checkpoint.
+    /// Stops early at `--max-minutes`. With `--eval-only` no epoch runs and `evaluate` is
+    /// called once on the restored model; either way [`History::figures`] holds the last
+    /// evaluation.
     pub fn train<M, S, E>(
         &self,
         mut model: M,
@@ -157,7 +190,7 @@ impl<'a> Session<'a> {
     ) -> Outcome<(M, History)>
     where
         M: Module + Clone,
-        S: FnMut(M, &[usize], &mut NoiseSource) -> Outcome<(M, f64)>,
+        S: FnMut(M, Tensor<2>, At, &mut NoiseSource) -> Outcome<(M, Tensor<1>)>,
         E: FnMut(&M, usize) -> Outcome<Vec<(&'static str, f64)>>,
     {
         let a = self.args;
@@ -168,16 +201,31 @@ impl<'a> Session<'a> {
                 .chunks(batch)
                 .take(a.max_steps.unwrap_or(usize::MAX))
                 .collect();
-            let mut progress = Progress::new(epoch, epochs, batches.len(), a.quiet);
-            for idx in batches {
-                let (next, loss) = step(model, idx, noise)?;
+            let count = batches.len();
+            let mut progress = Progress::new(epoch, epochs, count, a.quiet);
+            let mut unread: Option<(Tensor<1>, usize)> = None;
+            for (i, idx) in batches.into_iter().enumerate() {
+                let x = train.batch(idx, noise, &self.train_device);
+                let at = At {
+                    epoch,
+                    step: history.steps + i,
+                };
+                let (next, loss) = step(model, x, at, noise)?;
                 model = next;
-                progress.step(Some(loss));
+                progress.step();
+                let (sum, n) = match unread.take() {
+                    Some((sum, n)) => (sum + loss, n + 1),
+                    None => (loss, 1),
+                };
+                if n == LOSS_READ_EVERY || i + 1 == count {
+                    progress.losses(sum.into_scalar::<f32>() as f64, n);
+                } else {
+                    unread = Some((sum, n));
+                }
             }
             let train_loss = progress.mean_loss();
             let (steps, elapsed) = progress.finish();
             history.steps += steps;
-            history.train_seconds += elapsed.as_secs_f64();
             history.epoch_seconds.push(elapsed.as_secs_f64());
             history.record("train", epoch, train_loss);
             let figures = evaluate(&model, history.steps)?;
@@ -188,14 +236,18 @@ impl<'a> Session<'a> {
                 elapsed.as_secs_f64(),
                 steps as f64 / elapsed.as_secs_f64()
             );
-            for (name, value) in figures {
+            for &(name, value) in &figures {
                 history.record(name, epoch, value);
             }
+            history.figures = figures;
             model.clone().save_file(&self.checkpoint)?;
-            if a.out_of_time(history.train_seconds) {
+            if a.out_of_time(history.train_seconds()) {
                 println!("--max-minutes reached after epoch {epoch}");
                 break;
             }
+        }
+        if history.epoch_seconds.is_empty() {
+            history.figures = evaluate(&model, history.steps)?;
         }
         Ok((model, history))
     }
@@ -272,14 +324,15 @@ pub fn test_mean(
 }
 
 /// One optimizer step on a scalar `loss` of `model`: backward, the gradients of the model's
-/// parameters, the update at learning rate `lr`. Returns the updated model and the loss value.
+/// parameters, the update at learning rate `lr`. Returns the updated model and the loss,
+/// detached and still on the device (no sync).
 pub fn descend<M: Module>(
     optimizer: &mut ModuleOptimizer,
     lr: f64,
     model: M,
     loss: Tensor<1>,
-) -> (M, f64) {
-    let value = loss.clone().into_scalar::<f32>() as f64;
+) -> (M, Tensor<1>) {
+    let value = loss.clone().detach();
     let grads = GradientsParams::from_grads(loss.backward(), &model);
     (optimizer.step(lr, model, grads), value)
 }

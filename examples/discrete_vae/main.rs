@@ -214,17 +214,15 @@ fn main() -> Outcome<()> {
 
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let mut noise = NoiseSource::seed_from_u64(c.seed);
-    let mut step = 0u64;
     let device = session.device.clone();
     let (model, history) = session.train(
         model,
         &train,
         (epochs, batch),
         &mut noise,
-        |model, idx, noise| {
-            let x = train.batch(idx, noise, &session.train_device);
-            let loss = objective(&model, &args, x, schedule.temperature(step), noise)?.mean();
-            step += 1;
+        |model, x, at, noise| {
+            let tau = schedule.temperature(at.step as u64);
+            let loss = objective(&model, &args, x, tau, noise)?.mean();
             Ok(descend(&mut optimizer, lr, model, loss))
         },
         |model, steps| {
@@ -249,17 +247,8 @@ fn main() -> Outcome<()> {
 
     let valid = model.valid();
     let tau = schedule.temperature(history.steps as u64);
-    // the last epoch's figures when there was training (the evaluation seeds are fixed)
-    let test_neg_elbo = history.last("test −ELBO, discrete").unwrap_or_else(|| {
-        test_mean(&test, 1000, 777, &device, |x, n| {
-            discrete_neg_elbo(&valid, &args, x, n)
-        })
-    });
-    let relaxed = history.last("test objective, relaxed").unwrap_or_else(|| {
-        test_mean(&test, 1000, 778, &device, |x, n| {
-            objective(&valid, &args, x, tau, n).expect("valid settings")
-        })
-    });
+    let test_neg_elbo = history.figure("test −ELBO, discrete")?;
+    let relaxed = history.figure("test objective, relaxed")?;
     println!(
         "test −ELBO (discrete codes) {test_neg_elbo:.2} nats, relaxed objective {relaxed:.2} nats at τ = {tau:.3}"
     );

@@ -249,22 +249,14 @@ fn run<M: Autoregressive>(args: &Args, session: &Session, model: M) -> Outcome<(
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let mut noise = NoiseSource::seed_from_u64(c.seed);
     let device = session.device.clone();
-    let steps_per_epoch = train
-        .len()
-        .div_ceil(batch)
-        .min(c.max_steps.unwrap_or(usize::MAX));
-    let mut step = 0usize;
     let (model, history) = session.train(
         model,
         &train,
         (epochs, batch),
         &mut noise,
-        |model, idx, noise| {
-            let loss = model
-                .nll(train.batch(idx, noise, &session.train_device))
-                .mean();
-            let rate = lr * decay.powi((step / steps_per_epoch) as i32);
-            step += 1;
+        |model, x, at, _| {
+            let loss = model.nll(x).mean();
+            let rate = lr * decay.powi(at.epoch as i32 - 1);
             Ok(descend(&mut optimizer, rate, model, loss))
         },
         |model, _| {
@@ -277,10 +269,7 @@ fn run<M: Autoregressive>(args: &Args, session: &Session, model: M) -> Outcome<(
     )?;
 
     let valid = model.valid();
-    // the last epoch's figure when there was training (the evaluation is deterministic)
-    let test_nll = history
-        .last("test NLL")
-        .unwrap_or_else(|| test_mean(&test, 200, 0, &device, |x, _| valid.nll(x)));
+    let test_nll = history.figure("test NLL")?;
     println!("test NLL {test_nll:.2} nats (exact)");
     let mut sample_noise = NoiseSource::seed_from_u64(c.seed ^ 0xa5);
     let samples = valid.sample(36, &mut sample_noise, &device);

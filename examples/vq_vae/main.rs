@@ -37,13 +37,14 @@ mod common;
 use burn::module::Param;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::AdamConfig;
 use burn::prelude::*;
 use burn::tensor::Distribution as Init;
 use burn::tensor::TensorData;
 use burn::tensor::activation::{relu, sigmoid};
 use clap::Parser;
 use mcgrad::NoiseSource;
+use mcgrad::distributions::one_hot;
 use mcgrad::estimators::straight_through;
 use rand::RngExt;
 use serde_json::json;
@@ -51,7 +52,7 @@ use serde_json::json;
 use common::cli::CommonArgs;
 use common::mnist::{Binarization, PIXELS, Prepared};
 use common::outputs::save_grid;
-use common::session::{Outcome, Session};
+use common::session::{Outcome, Session, descend};
 
 #[derive(Debug, Parser, serde::Serialize)]
 #[command(about = "VQ-VAE on MNIST with the straight-through estimator on a codebook")]
@@ -112,6 +113,19 @@ struct Quantized {
     codebook_loss: Tensor<1>,
     /// `‖z_e − sg[e]‖²` (mean).
     commitment_loss: Tensor<1>,
+}
+
+impl Quantized {
+    /// The code assignments as one-hot rows `[B·49, K]`.
+    fn one_hot(&self, k: usize) -> Tensor<2> {
+        let m = self.indices.dims()[0];
+        one_hot(self.indices.clone().reshape([m, 1]), k)
+    }
+
+    /// How many grid cells each of the `k` codes was assigned, `[K]`, on the device.
+    fn counts(&self, k: usize) -> Tensor<1> {
+        self.one_hot(k).sum_dim(0).reshape([k])
+    }
 }
 
 impl VqVae {
@@ -194,7 +208,7 @@ impl VqVae {
     /// `N_k ← γN_k + (1 − γ)n_k`, `m_k ← γm_k + (1 − γ)Σ_{i→k} z_e,i`, `e_k = m_k/N̂_k`.
     fn ema_update(self, q: &Quantized, decay: f64) -> Self {
         let k = self.codebook.dims()[0];
-        let onehot = one_hot(q.indices.clone(), k); // [M, K]
+        let onehot = q.one_hot(k); // [M, K]
         let counts = onehot.clone().sum_dim(0).reshape([k]);
         let sums = onehot.transpose().matmul(q.z_e_rows.clone().detach());
         let count = self.ema_count.val().detach() * decay + counts * (1.0 - decay);
@@ -284,19 +298,6 @@ impl VqVae {
     }
 }
 
-/// One-hot rows `[M, K]` of indices `[M]`, on the device.
-fn one_hot(indices: Tensor<1, Int>, k: usize) -> Tensor<2> {
-    let m = indices.dims()[0];
-    let classes = Tensor::<1, Int>::arange(0..k as i64, &indices.device())
-        .reshape([1, k])
-        .expand([m, k]);
-    indices
-        .reshape([m, 1])
-        .expand([m, k])
-        .equal(classes)
-        .float()
-}
-
 /// Test metrics: (MSE per pixel, perplexity of code usage, fraction of codes used).
 fn evaluate(model: &VqVae, test: &Prepared, k: usize, device: &Device) -> (f64, f64, f64) {
     let mut noise = NoiseSource::seed_from_u64(0);
@@ -348,41 +349,44 @@ fn main() -> Outcome<()> {
 
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let mut noise = NoiseSource::seed_from_u64(c.seed);
-    let mut usage = vec![0.0f64; args.codes];
-    let (mut steps, mut restarted) = (0usize, 0usize);
+    // code usage since the last restart check, summed on the device
+    let mut usage: Option<Tensor<1>> = None;
+    let mut restarted = 0usize;
     let device = session.device.clone();
     let (model, history) = session.train(
         model,
         &train,
         (epochs, batch),
         &mut noise,
-        |model, idx, noise| {
-            let x = train.batch(idx, noise, &session.train_device);
+        |model, x, at, noise| {
             let (recon, q) = model.forward(x.clone());
             let reconstruction = (recon - x).square().mean();
             let mut loss = reconstruction.clone() + q.commitment_loss.clone() * args.beta;
             if !args.ema {
                 loss = loss + q.codebook_loss.clone();
             }
-            let value = reconstruction.into_scalar::<f32>() as f64;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            let mut model = optimizer.step(lr, model, grads);
+            let (mut model, _) = descend(&mut optimizer, lr, model, loss);
             if args.ema {
                 model = model.ema_update(&q, args.ema_decay);
             }
-            steps += 1;
             if args.restart_dead {
-                for i in q.indices.clone().try_into_vec_as::<i64>()? {
-                    usage[i as usize] += 1.0;
-                }
-                if steps % args.restart_every == 0 {
-                    let (m, moved) = model.restart_dead(&usage, &q, noise, args.ema);
+                let counts = q.counts(args.codes);
+                let total = match usage.take() {
+                    Some(u) => u + counts,
+                    None => counts,
+                };
+                if (at.step + 1) % args.restart_every == 0 {
+                    let total = total.try_into_vec_as::<f32>()?;
+                    let total: Vec<f64> = total.into_iter().map(f64::from).collect();
+                    let (m, moved) = model.restart_dead(&total, &q, noise, args.ema);
                     model = m;
                     restarted += moved;
-                    usage.iter_mut().for_each(|u| *u = 0.0);
+                } else {
+                    usage = Some(total);
                 }
             }
-            Ok((model, value))
+            // the reported loss is the reconstruction error alone
+            Ok((model, reconstruction.detach()))
         },
         |model, _| {
             let (mse, perplexity, used) = evaluate(&model.valid(), &test, args.codes, &device);
@@ -395,15 +399,11 @@ fn main() -> Outcome<()> {
     )?;
 
     let valid = model.valid();
-    let (mse, perplexity, used) = match (
-        history.last("test MSE"),
-        history.last("perplexity"),
-        history.last("codes used"),
-    ) {
-        // the last epoch's figures when there was training (the evaluation is deterministic)
-        (Some(m), Some(p), Some(u)) => (m, p, u),
-        _ => evaluate(&valid, &test, args.codes, &device),
-    };
+    let (mse, perplexity, used) = (
+        history.figure("test MSE")?,
+        history.figure("perplexity")?,
+        history.figure("codes used")?,
+    );
     println!(
         "test MSE {mse:.5} per pixel, codebook perplexity {perplexity:.1} of {}, {:.0}% of codes used",
         args.codes,

@@ -221,9 +221,22 @@ pub(crate) fn check_categories<const D: usize>(name: &'static str, t: &Tensor<D>
     }
 }
 
-/// One-hot encoding on the device, without a host round trip: compares the index with
-/// `0..K`.
-pub(crate) fn one_hot<const D: usize>(index: Tensor<D, Int>, k: usize) -> Tensor<D> {
+/// The one-hot encoding of class indices `[..., 1]` into `[..., K]`, exactly 0 and 1, on the
+/// device without a host round trip (it compares each index with `0..K`; an index outside
+/// `0..K` gives a row of zeros).
+///
+/// # Examples
+///
+/// ```
+/// use burn::prelude::*;
+/// use mcgrad::distributions::one_hot;
+///
+/// let device = Device::flex();
+/// let index = Tensor::<2, Int>::from_ints([[2], [0]], &device);
+/// let y = one_hot(index, 3).try_into_vec_as::<f32>().unwrap();
+/// assert_eq!(y, vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+/// ```
+pub fn one_hot<const D: usize>(index: Tensor<D, Int>, k: usize) -> Tensor<D> {
     let device = index.device();
     let mut shape = [1usize; D];
     shape[D - 1] = k;

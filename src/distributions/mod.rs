@@ -48,7 +48,7 @@ mod relaxed_one_hot_categorical;
 mod uniform;
 
 pub use bernoulli::Bernoulli;
-pub use categorical::{Categorical, SUPPORT_LIMIT};
+pub use categorical::{Categorical, SUPPORT_LIMIT, one_hot};
 pub use exponential::Exponential;
 pub use gumbel::Gumbel;
 pub use laplace::Laplace;

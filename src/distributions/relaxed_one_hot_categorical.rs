@@ -98,12 +98,7 @@ impl<const D: usize> RelaxedOneHotCategorical<D> {
 
     /// The tempered, perturbed logits `(ℓ + g)/τ`.
     fn tempered(&self, g: Tensor<D>) -> Tensor<D> {
-        let perturbed = self.logits.clone() + g;
-        if self.temperature == 1.0 {
-            perturbed
-        } else {
-            perturbed.div_scalar(self.temperature)
-        }
+        (self.logits.clone() + g).div_scalar(self.temperature)
     }
 
     /// `ln y` for given Gumbel noise: `log_softmax((ℓ + g)/τ)`, finite for all finite inputs.
