@@ -29,7 +29,7 @@ pub struct Session<'a> {
     pub device: Device,
     /// The same device with autodiff, for training.
     pub train_device: Device,
-    pub checkpoint: PathBuf,
+    checkpoint: PathBuf,
     started: Instant,
 }
 
