@@ -48,7 +48,7 @@ fn reinforce(c: &mut Criterion) {
     let mut noise = NoiseSource::seed_from_u64(1);
     c.bench_function("reinforce_categorical_fwd_bwd_1024x30x10", |bench| {
         bench.iter(|| {
-            let q = Categorical::from_logits_unchecked(logits.clone().reshape([b * n, k]));
+            let q = Categorical::from_logits_unchecked(logits.clone().reshape([b * n, k])).unwrap();
             let est = ScoreFunction::new(NoBaseline)
                 .estimate(&q, 1, &mut noise, |s| {
                     w.clone().gather(1, s).reshape([b * n])

@@ -24,12 +24,18 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A parameter value is outside its domain (a non-positive scale, a NaN location, a
-    /// temperature of zero, `low >= high`, ...).
-    #[error("invalid parameter `{name}` of {distribution}: must be {requirement}")]
+    /// A parameter of a distribution, estimator or schedule is outside its domain (a
+    /// non-positive scale, a NaN location, a temperature of zero, `low >= high`, a log-scale
+    /// whose `exp` leaves `f32`, ...).
+    ///
+    /// The rule: a value that *defines* an object (what its constructor or builder takes)
+    /// is a parameter; anything else passed to a call (a number of samples, a rate of a
+    /// test, an index, a data vector) is an argument, [`Error::InvalidArgument`].
+    #[error("invalid parameter `{name}` of {owner}: it must be {requirement}; fix the value passed to {owner}'s constructor")]
     InvalidParameter {
-        /// The distribution or estimator the parameter belongs to.
-        distribution: &'static str,
+        /// The distribution, estimator or schedule the parameter belongs to (`"Normal"`,
+        /// `"GumbelSoftmax"`, ...).
+        owner: &'static str,
         /// The parameter's name.
         name: &'static str,
         /// What the parameter must satisfy.
@@ -46,22 +52,23 @@ pub enum Error {
         right: Vec<usize>,
     },
     /// A categorical distribution was given an empty category axis.
-    #[error("{distribution} needs at least one category, the category axis is empty")]
+    #[error("{owner} needs at least one category, but the last (category) axis has size 0")]
     EmptyCategories {
         /// The distribution.
-        distribution: &'static str,
+        owner: &'static str,
     },
     /// The support is too large to enumerate.
-    #[error("the support of {distribution} has {size} points, more than the limit of {limit}")]
+    #[error("the support of {owner} has {size} points per row, more than the limit of {limit}: enumerate fewer variables per row")]
     SupportTooLarge {
         /// The distribution.
-        distribution: &'static str,
+        owner: &'static str,
         /// The number of points in the support (saturated at `u128::MAX`).
         size: u128,
         /// The largest support that is enumerated.
         limit: u128,
     },
-    /// An argument outside its range (zero samples, a rate outside (0, 1), ...).
+    /// An argument of a call outside its range (zero samples, a rate outside (0, 1), an
+    /// index, ...); see [`Error::InvalidParameter`] for the rule between the two.
     #[error("invalid argument `{name}`: {reason}")]
     InvalidArgument {
         /// The argument's name.
@@ -73,12 +80,12 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn invalid(
-        distribution: &'static str,
+        owner: &'static str,
         name: &'static str,
         requirement: &'static str,
     ) -> Self {
         Error::InvalidParameter {
-            distribution,
+            owner,
             name,
             requirement,
         }

@@ -24,7 +24,7 @@ fn cost(y: Tensor<2>) -> Tensor<1> {
 
 fn exact() -> Vec<f64> {
     exact_gradient(&common::device(), &THETA, |t| {
-        exact_expectation(&OneHotCategorical::from_logits_unchecked(t), cost)
+        exact_expectation(&OneHotCategorical::from_logits_unchecked(t)?, cost)
     })
     .unwrap()
 }
@@ -36,7 +36,7 @@ fn samples<E: Estimator<2, OneHotCategorical<2>, Sample = Tensor<2>> + Clone>(
         .seed(21)
         .chunk(50_000)
         .run(&common::device(), &THETA, |t, noise| {
-            let q = OneHotCategorical::from_logits_unchecked(t);
+            let q = OneHotCategorical::from_logits_unchecked(t)?;
             Ok(estimator.clone().estimate(&q, 1, noise, cost)?.surrogate)
         })
         .unwrap()

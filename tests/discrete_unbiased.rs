@@ -127,7 +127,7 @@ fn score_function_is_unbiased_for_categoricals_with_every_baseline() {
     for k in [2, 3, 5, 10] {
         let theta = logits_for(k);
         for cost in [ClassCost::Table, ClassCost::Quadratic, ClassCost::Wavy] {
-            let build = |t: Tensor<2>| Categorical::from_logits_unchecked(t);
+            let build = |t: Tensor<2>| Categorical::from_logits_unchecked(t).unwrap();
             let f = move |x: Tensor<2, Int>| cost.eval(x);
             let reports = [
                 ("none", check(&theta, 1, |_| NoBaseline, build, f)),
@@ -152,7 +152,7 @@ fn score_function_is_unbiased_for_categoricals_with_every_baseline() {
 fn score_function_is_unbiased_for_vectors_of_bernoullis() {
     let theta = [0.4, -1.1, 2.0, 0.0];
     for cost in [BitsCost::Linear, BitsCost::CountSquared, BitsCost::Net] {
-        let build = |t: Tensor<2>| Bernoulli::from_logits_unchecked(t);
+        let build = |t: Tensor<2>| Bernoulli::from_logits_unchecked(t).unwrap();
         let f = move |x: Tensor<2>| cost.eval(x);
         for (name, report) in [
             ("none", check(&theta, 1, |_| NoBaseline, build, f)),
@@ -181,7 +181,9 @@ fn score_function_includes_the_pathwise_part_of_a_cost_that_depends_on_theta() {
         ClassCost::Table.eval(k) * s.clone() + s.square()
     };
     let logits =
-        |t: &Tensor<2>| Categorical::from_logits_unchecked(t.clone().slice([0..t.dims()[0], 0..4]));
+        |t: &Tensor<2>| {
+        Categorical::from_logits_unchecked(t.clone().slice([0..t.dims()[0], 0..4])).unwrap()
+    };
     let exact = exact_gradient(&device, &theta, |t| {
         exact_expectation(&logits(&t), |k| cost(&t, k))
     })
@@ -217,7 +219,7 @@ fn negative_control_a_baseline_that_sees_its_own_draw_is_flagged() {
         &theta,
         1,
         |_| OwnCost,
-        Categorical::from_logits_unchecked,
+        |t| Categorical::from_logits_unchecked(t).unwrap(),
         |x| ClassCost::Table.eval(x),
     );
     assert!(!report.passed(), "{report}");
@@ -238,7 +240,7 @@ fn negative_control_a_flipped_score_term_is_flagged() {
         &theta,
         1,
         |_| Flipped,
-        Bernoulli::from_logits_unchecked,
+        |t| Bernoulli::from_logits_unchecked(t).unwrap(),
         |x| BitsCost::Linear.eval(x),
     );
     assert!(!report.passed(), "{report}");

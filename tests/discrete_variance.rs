@@ -32,7 +32,7 @@ fn measure<B: Baseline>(n: usize, baseline: impl Fn() -> B) -> f64 {
         .chunk(50_000)
         .run(&common::device(), &[0.0], |phi, noise| {
             let rows = phi.dims()[0] * n;
-            let b = Bernoulli::from_logits_unchecked(phi);
+            let b = Bernoulli::from_logits_unchecked(phi)?;
             let est = ScoreFunction::new(baseline())
                 .estimate(&b, n, noise, |x| (x - T).square().reshape([rows]))?;
             Ok(est.surrogate)

@@ -47,7 +47,8 @@ use clap::Parser;
 use mcgrad::NoiseSource;
 use mcgrad::distributions::{Bernoulli, Distribution, OneHotCategorical};
 use mcgrad::estimators::baselines::LeaveOneOut;
-use mcgrad::estimators::{Estimator, GumbelSoftmax, ScoreFunction, StraightThrough, sum_over_rows};
+use mcgrad::distributions::sum_per_row;
+use mcgrad::estimators::{Estimator, GumbelSoftmax, ScoreFunction, StraightThrough};
 use mcgrad::kl::kl_divergence;
 use mcgrad::schedule::{ExponentialAnnealing, TemperatureSchedule};
 use serde_json::json;
@@ -120,9 +121,8 @@ impl CategoricalVae {
     fn encode(&self, x: Tensor<2>, latents: usize, classes: usize) -> OneHotCategorical<3> {
         let b = x.dims()[0];
         let h = relu(self.enc2.forward(relu(self.enc1.forward(x))));
-        OneHotCategorical::from_logits_unchecked(
-            self.enc3.forward(h).reshape([b, latents, classes]),
-        )
+        OneHotCategorical::from_logits_unchecked(self.enc3.forward(h).reshape([b, latents, classes]))
+            .expect("classes > 0")
     }
 
     /// `p_θ(x | z)` for codes `[R, latents, classes]` (one-hot or relaxed).
@@ -132,20 +132,21 @@ impl CategoricalVae {
             self.dec2
                 .forward(relu(self.dec1.forward(z.reshape([r, l * k])))),
         );
-        Bernoulli::from_logits_unchecked(self.dec3.forward(h))
+        Bernoulli::from_logits_unchecked(self.dec3.forward(h)).expect("never fails")
     }
 
     /// `−ln p_θ(x | z)` per code row (`n·B` rows for `B` images).
     fn reconstruction_cost(&self, x: &Tensor<2>, z: Tensor<3>) -> Tensor<1> {
         let reps = z.dims()[0] / x.dims()[0];
         let x = x.clone().repeat_dim(0, reps);
-        sum_over_rows(self.decode(z).log_prob(&x).expect("shapes match")).neg()
+        sum_per_row(self.decode(z).log_prob(&x).expect("shapes match")).neg()
     }
 
     /// `KL(q ‖ uniform)` per image, `[B]`.
     fn kl_to_uniform(q: &OneHotCategorical<3>) -> Tensor<1> {
-        let uniform = OneHotCategorical::from_logits_unchecked(q.probs().zeros_like());
-        sum_over_rows(kl_divergence(q, &uniform).expect("same shapes"))
+        let uniform = OneHotCategorical::from_logits_unchecked(q.probs().zeros_like())
+            .expect("classes > 0");
+        sum_per_row(kl_divergence(q, &uniform).expect("same shapes"))
     }
 }
 
@@ -293,7 +294,7 @@ fn write_pictures(
     let prior = OneHotCategorical::from_logits_unchecked(Tensor::<3>::zeros(
         [64, args.latents, args.classes],
         device,
-    ));
+    ))?;
     let samples = sigmoid(model.decode(prior.sample(&mut noise)).logits().clone());
     save_grid(
         &out.join("samples.png"),

@@ -46,7 +46,7 @@ use burn::tensor::Distribution as Init;
 use burn::tensor::activation::sigmoid;
 use clap::Parser;
 use mcgrad::distributions::{Bernoulli, Distribution};
-use mcgrad::estimators::sum_over_rows;
+use mcgrad::distributions::sum_per_row;
 use mcgrad::{NoiseSource, StandardNoise};
 use serde_json::json;
 
@@ -151,8 +151,8 @@ trait Autoregressive: Module + Clone {
 
     /// `−ln p(x)` per image, exact, `[B]`.
     fn nll(&self, x: Tensor<2>) -> Tensor<1> {
-        let pixels = Bernoulli::from_logits_unchecked(self.logits(x.clone()));
-        sum_over_rows(pixels.log_prob(&x).expect("same shape")).neg()
+        let pixels = Bernoulli::from_logits_unchecked(self.logits(x.clone())).expect("never fails");
+        sum_per_row(pixels.log_prob(&x).expect("same shape")).neg()
     }
 
     /// Ancestral sampling, pixel by pixel: 784 sequential evaluations.

@@ -48,7 +48,8 @@ use burn::tensor::activation::{relu, sigmoid};
 use clap::Parser;
 use mcgrad::NoiseSource;
 use mcgrad::distributions::{Bernoulli, Distribution, Normal, Reparameterized};
-use mcgrad::estimators::{Estimator, Pathwise, sum_over_rows};
+use mcgrad::distributions::sum_per_row;
+use mcgrad::estimators::{Estimator, Pathwise};
 use mcgrad::kl::kl_divergence;
 use serde_json::json;
 
@@ -110,7 +111,7 @@ impl Vae {
     /// `p_θ(x | z)`: Bernoulli pixels, `[B, 784]`.
     fn decode(&self, z: Tensor<2>) -> Bernoulli<2> {
         let h = relu(self.decoder_hidden.forward(z));
-        Bernoulli::from_logits_unchecked(self.decoder_out.forward(h))
+        Bernoulli::from_logits_unchecked(self.decoder_out.forward(h)).expect("never fails")
     }
 
     /// `−ln p_θ(x | z)` per row, for `z` with `n·B` rows and `x` with `B` rows.
@@ -118,7 +119,7 @@ impl Vae {
         let rows = z.dims()[0];
         let x = x.clone().repeat_dim(0, rows / x.dims()[0]);
         let likelihood = self.decode(z);
-        sum_over_rows(likelihood.log_prob(&x).expect("shapes match")).neg()
+        sum_per_row(likelihood.log_prob(&x).expect("shapes match")).neg()
     }
 
     /// The single-sample negative ELBO per image, `[B]`, as a surrogate loss: its value is
@@ -127,7 +128,7 @@ impl Vae {
         let q = self.encode(x.clone());
         let prior =
             Normal::new_unchecked(q.loc().zeros_like(), q.loc().ones_like()).expect("same shapes");
-        let kl = sum_over_rows(kl_divergence(&q, &prior).expect("same shapes"));
+        let kl = sum_per_row(kl_divergence(&q, &prior).expect("same shapes"));
         let reconstruction = Pathwise
             .estimate(&q, 1, noise, |z| self.reconstruction_cost(&x, z))
             .expect("one cost per row");
@@ -141,8 +142,8 @@ impl Vae {
         let q = self.encode(x.clone()).replicate(k);
         let z = q.sample(noise);
         let prior = Normal::new_unchecked(z.zeros_like(), z.ones_like()).expect("same shapes");
-        let log_w = sum_over_rows(prior.log_prob(&z).expect("shape"))
-            - sum_over_rows(q.log_prob(&z).expect("shape"))
+        let log_w = sum_per_row(prior.log_prob(&z).expect("shape"))
+            - sum_per_row(q.log_prob(&z).expect("shape"))
             - self.reconstruction_cost(&x, z);
         let log_w = log_w.reshape([k, b]);
         let max = log_w.clone().max_dim(0);

@@ -50,9 +50,15 @@ impl<const D: usize> Bernoulli<D> {
         Ok(Self { logits })
     }
 
-    /// From logits without the value check (no device sync).
-    pub fn from_logits_unchecked(logits: Tensor<D>) -> Self {
-        Self { logits }
+    /// From logits without the value check (no device sync). Like every `_unchecked`
+    /// constructor of the crate it returns a `Result` and keeps the checks that cost nothing
+    /// (Bernoulli has none: it never fails).
+    ///
+    /// # Errors
+    ///
+    /// None for Bernoulli; the signature is the crate's one rule for `_unchecked`.
+    pub fn from_logits_unchecked(logits: Tensor<D>) -> Result<Self> {
+        Ok(Self { logits })
     }
 
     /// From probabilities in [0, 1]. As in PyTorch, they are clamped to `[ε, 1 − ε]` with ε

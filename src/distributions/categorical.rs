@@ -73,15 +73,23 @@ impl<const D: usize> Categorical<D> {
                 "free of NaN and +∞, with a finite logit in every row",
             ));
         }
-        Ok(Self::from_logits_unchecked(logits))
+        Self::from_logits_unchecked(logits)
     }
 
-    /// From logits without the value check (no device sync). The class axis must not be
-    /// empty: that is still a shape property, see [`from_logits`](Self::from_logits).
-    pub fn from_logits_unchecked(logits: Tensor<D>) -> Self {
-        Self {
-            log_probs: log_softmax(logits, D - 1),
-        }
+    /// From logits without the value check (no device sync); the class axis is still
+    /// checked (a shape property, free).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::EmptyCategories`] for an empty class axis.
+    pub fn from_logits_unchecked(logits: Tensor<D>) -> Result<Self> {
+        check_categories(Self::NAME, &logits)?;
+        Ok(Self::from_normalized(log_softmax(logits, D - 1)))
+    }
+
+    /// From log-probabilities already normalized along the last axis.
+    pub(crate) fn from_normalized(log_probs: Tensor<D>) -> Self {
+        Self { log_probs }
     }
 
     /// From probabilities (non-negative, normalized along the last axis here).
@@ -195,7 +203,7 @@ pub(crate) fn support_size(name: &'static str, k: usize, positions: usize) -> Re
     match size {
         Some(s) if s <= SUPPORT_LIMIT => Ok(s as usize),
         other => Err(Error::SupportTooLarge {
-            distribution: name,
+            owner: name,
             size: other.unwrap_or(u128::MAX),
             limit: SUPPORT_LIMIT,
         }),
@@ -215,7 +223,7 @@ pub(crate) fn base_digits(mut j: usize, k: usize, positions: usize) -> Vec<usize
 /// Fails when the class axis is empty.
 pub(crate) fn check_categories<const D: usize>(name: &'static str, t: &Tensor<D>) -> Result<()> {
     if t.dims()[D - 1] == 0 {
-        Err(Error::EmptyCategories { distribution: name })
+        Err(Error::EmptyCategories { owner: name })
     } else {
         Ok(())
     }

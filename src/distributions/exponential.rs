@@ -46,8 +46,13 @@ impl<const D: usize> Exponential<D> {
     }
 
     /// Without the value check (no device sync).
-    pub fn new_unchecked(rate: Tensor<D>) -> Self {
-        Self { rate }
+    ///
+    /// # Errors
+    ///
+    /// None for Exponential; every `_unchecked` constructor returns a `Result` (the crate's
+    /// one rule), keeping the checks that cost nothing.
+    pub fn new_unchecked(rate: Tensor<D>) -> Result<Self> {
+        Ok(Self { rate })
     }
 
     /// The rate λ.

@@ -44,9 +44,19 @@ impl<const D: usize> LocScale<D> {
         loc: Tensor<D>,
         log_scale: Tensor<D>,
     ) -> Result<Self> {
+        let out = Self::from_log_scale_unchecked(name, loc, log_scale)?;
+        params::finite(name, "loc", &out.loc)?;
+        params::finite(name, "log_scale", out.log_scale.as_ref().expect("given"))?;
+        Ok(out)
+    }
+
+    /// From `ln scale`, shapes checked only.
+    pub(crate) fn from_log_scale_unchecked(
+        name: &'static str,
+        loc: Tensor<D>,
+        log_scale: Tensor<D>,
+    ) -> Result<Self> {
         let shape = params::broadcast(name, &[loc.dims(), log_scale.dims()])?;
-        params::finite(name, "loc", &loc)?;
-        params::finite(name, "log_scale", &log_scale)?;
         Ok(Self {
             loc,
             scale: special::exp(log_scale.clone()),

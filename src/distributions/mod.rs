@@ -17,7 +17,9 @@
 //! The estimators treat axis 0 as the *row* axis: one row is one batch element, and
 //! everything else in the row is the event the cost function sees. With `n` samples per batch
 //! element, a batch of `B` rows becomes `n·B` rows, sample-major ([`Distribution::replicate`]):
-//! reshaping to `[n, B, ...]` separates the samples.
+//! reshaping to `[n, B, ...]` separates the samples. [`replicate_rows`] lays data out the same
+//! way, and [`sum_per_row`] adds up a row's elements (element-wise log-densities into the
+//! log-density of the row's event).
 //!
 //! # Randomness
 //!
@@ -45,6 +47,7 @@ pub(crate) mod params;
 mod relaxable;
 mod relaxed_bernoulli;
 mod relaxed_one_hot_categorical;
+mod rows;
 mod uniform;
 
 pub use bernoulli::Bernoulli;
@@ -60,6 +63,7 @@ pub use one_hot_categorical::OneHotCategorical;
 pub use relaxable::Relaxable;
 pub use relaxed_bernoulli::RelaxedBernoulli;
 pub use relaxed_one_hot_categorical::RelaxedOneHotCategorical;
+pub use rows::{replicate_rows, sum_per_row};
 pub use uniform::Uniform;
 
 /// A batch of probability distributions with tensor parameters of rank `D`.

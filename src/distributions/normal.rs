@@ -89,6 +89,19 @@ impl<const D: usize> Normal<D> {
         })
     }
 
+    /// Like [`from_log_scale`](Self::from_log_scale) without the value checks (no device
+    /// sync); shapes are checked.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) for shapes that do not
+    /// broadcast.
+    pub fn from_log_scale_unchecked(loc: Tensor<D>, log_scale: Tensor<D>) -> Result<Self> {
+        Ok(Self {
+            core: LocScale::from_log_scale_unchecked(Self::NAME, loc, log_scale)?,
+        })
+    }
+
     /// Like [`new`](Self::new) but skips the value checks, which read the parameters back
     /// from the device. For hot loops where the parameters are known to be valid (a softplus
     /// output, say). Shapes are still checked: that costs nothing.

@@ -44,11 +44,16 @@ impl<const D: usize> OneHotCategorical<D> {
         })
     }
 
-    /// From logits without the value check (no device sync).
-    pub fn from_logits_unchecked(logits: Tensor<D>) -> Self {
-        Self {
-            inner: Categorical::from_logits_unchecked(logits),
-        }
+    /// From logits without the value check (no device sync); see
+    /// [`Categorical::from_logits_unchecked`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::EmptyCategories`](crate::Error::EmptyCategories) for an empty class axis.
+    pub fn from_logits_unchecked(logits: Tensor<D>) -> Result<Self> {
+        Ok(Self {
+            inner: Categorical::from_logits_unchecked(logits)?,
+        })
     }
 
     /// From probabilities; see [`Categorical::from_probs`].

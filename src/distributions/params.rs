@@ -69,13 +69,13 @@ fn flat<const D: usize>(t: &Tensor<D>) -> Tensor<1> {
 
 /// Fails with [`Error::InvalidParameter`] if any element is NaN or infinite.
 pub(crate) fn finite<const D: usize>(
-    distribution: &'static str,
+    owner: &'static str,
     name: &'static str,
     t: &Tensor<D>,
 ) -> Result<()> {
     if any(flat(t).is_finite().bool_not()) {
         Err(Error::invalid(
-            distribution,
+            owner,
             name,
             "finite (no NaN or infinity)",
         ))
@@ -86,7 +86,7 @@ pub(crate) fn finite<const D: usize>(
 
 /// Fails with [`Error::InvalidParameter`] unless every element is finite and `> 0`.
 pub(crate) fn positive<const D: usize>(
-    distribution: &'static str,
+    owner: &'static str,
     name: &'static str,
     t: &Tensor<D>,
 ) -> Result<()> {
@@ -96,7 +96,7 @@ pub(crate) fn positive<const D: usize>(
         .lower_equal_elem(0.0)
         .bool_or(t.is_finite().bool_not());
     if any(bad) {
-        Err(Error::invalid(distribution, name, "finite and > 0"))
+        Err(Error::invalid(owner, name, "finite and > 0"))
     } else {
         Ok(())
     }
@@ -105,14 +105,14 @@ pub(crate) fn positive<const D: usize>(
 /// Fails with [`Error::InvalidParameter`] unless `low < high` element-wise (after
 /// broadcasting).
 pub(crate) fn ordered<const D: usize>(
-    distribution: &'static str,
+    owner: &'static str,
     low: &Tensor<D>,
     high: &Tensor<D>,
 ) -> Result<()> {
     let bad = low.clone().greater_equal(high.clone());
     let n = bad.shape().num_elements();
     if any(bad.reshape([n])) {
-        Err(Error::invalid(distribution, "low", "strictly below `high`"))
+        Err(Error::invalid(owner, "low", "strictly below `high`"))
     } else {
         Ok(())
     }

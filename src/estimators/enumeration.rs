@@ -2,7 +2,8 @@
 
 use burn::prelude::*;
 
-use super::{by_draw, check_costs, sum_over_rows};
+use super::{by_draw, check_costs};
+use crate::distributions::sum_per_row;
 use crate::distributions::EnumerableSupport;
 use crate::error::Result;
 
@@ -42,7 +43,7 @@ where
 {
     let (support, count) = dist.enumerate_support()?;
     let all = dist.replicate(count);
-    let p = sum_over_rows(all.log_prob(&support)?).exp();
+    let p = sum_per_row(all.log_prob(&support)?).exp();
     let costs = f(support);
     check_costs(&costs, all.rows())?;
     let [rows] = costs.dims();

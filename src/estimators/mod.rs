@@ -130,27 +130,3 @@ pub(crate) fn mean_over_draws(t: Tensor<1>, n: usize) -> Tensor<1> {
     }
     by_draw(t, n).mean_dim(0).reshape([rows / n])
 }
-
-/// The sum of each row: everything but axis 0, `[R, ...]` → `[R]`. Turns element-wise
-/// log-densities into the log-density of each row's event, and per-element costs into a cost
-/// per row.
-///
-/// # Examples
-///
-/// ```
-/// use burn::prelude::*;
-/// use mcgrad::estimators::sum_over_rows;
-///
-/// let t = Tensor::<3>::ones([2, 3, 4], &Device::flex());
-/// assert_eq!(sum_over_rows(t).try_into_vec_as::<f32>().unwrap(), vec![12.0, 12.0]);
-/// ```
-pub fn sum_over_rows<const D: usize>(t: Tensor<D>) -> Tensor<1> {
-    let dims = t.dims();
-    let rows = dims[0];
-    let rest: usize = dims[1..].iter().product();
-    if rest == 1 {
-        t.reshape([rows])
-    } else {
-        t.reshape([rows, rest]).sum_dim(1).reshape([rows])
-    }
-}

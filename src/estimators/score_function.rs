@@ -1,7 +1,8 @@
 //! The score-function (REINFORCE, likelihood-ratio) estimator.
 
 use super::baselines::{Baseline, NoBaseline};
-use super::{Estimate, Estimator, by_draw, check_costs, mean_over_draws, sum_over_rows};
+use super::{Estimate, Estimator, by_draw, check_costs, mean_over_draws};
+use crate::distributions::sum_per_row;
 use crate::distributions::{Distribution, params};
 use crate::error::Result;
 use crate::rng::NoiseSource;
@@ -91,7 +92,7 @@ impl<const D: usize, P: Distribution<D>, B: Baseline> Estimator<D, P> for ScoreF
         params::samples(n)?;
         let draws = dist.replicate(n);
         let z = draws.sample(noise);
-        let log_p = sum_over_rows(draws.log_prob(&z)?);
+        let log_p = sum_per_row(draws.log_prob(&z)?);
         let costs = f(z.clone());
         check_costs(&costs, draws.rows())?;
         let by = by_draw(costs.clone().detach(), n);
