@@ -6,6 +6,19 @@ use core::fmt;
 use crate::error::{Error, Result};
 
 /// The outcome of a chi-square goodness-of-fit test.
+///
+/// # Examples
+///
+/// ```
+/// use mcgrad::testing::chi_square;
+///
+/// // 1000 rolls of a die that never shows a six, against a fair die
+/// let report = chi_square(&[200, 200, 200, 200, 200, 0], &[1.0 / 6.0; 6])?;
+/// assert_eq!(report.degrees_of_freedom, 5);
+/// assert!(report.p_value < 1e-30 && !report.passes(1e-6));
+/// println!("{report}");
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ChiSquareReport {
     /// `Σ_k (O_k − E_k)² / E_k`.

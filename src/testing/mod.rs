@@ -97,8 +97,11 @@ impl GradientCheck {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidArgument`] for zero samples or an empty θ, [`Error::ShapeMismatch`] for
-    /// a surrogate of the wrong length, and whatever `estimator` returns.
+    /// [`Error::InvalidArgument`] for zero samples or an empty θ, for a surrogate that does not
+    /// depend on θ (no gradient reaches the tracked rows: a detached cost, say, which would
+    /// otherwise pass as an exact zero gradient), or for a gradient that cannot be read back;
+    /// [`Error::ShapeMismatch`] for a surrogate of the wrong length or a gradient that is not
+    /// `[m, P]`; and whatever `estimator` returns.
     pub fn run<F>(
         &self,
         device: &Device,
@@ -135,19 +138,78 @@ impl GradientCheck {
                     right: vec![m],
                 });
             }
-            let grads = surrogate.sum().backward();
-            let g = theta_rows
-                .grad(&grads)
-                .map(|g| g.try_into_vec_as::<f32>().unwrap_or_default())
-                .unwrap_or_else(|| vec![0.0; m * p]);
-            values.extend(g.into_iter().map(f64::from));
+            let grads = backward(surrogate.sum())?;
+            values.extend(read_gradient(theta_rows.grad(&grads), [m, p])?);
             done += m;
         }
         Ok(GradientSamples { values, params: p })
     }
 }
 
+/// `loss.backward()`, or an error for a loss that is not on the autodiff graph at all (Burn
+/// panics there): a detached or constant surrogate.
+fn backward(loss: Tensor<1>) -> Result<burn::tensor::Gradients> {
+    if loss.is_tracked() {
+        Ok(loss.backward())
+    } else {
+        Err(no_gradient())
+    }
+}
+
+/// The error of a surrogate that does not reach θ.
+fn no_gradient() -> Error {
+    Error::argument(
+        "estimator",
+        "no gradient reaches θ: the surrogate does not depend on the tracked θ rows (a \
+         detached or constant surrogate would otherwise pass as an exact zero gradient)",
+    )
+}
+
+/// The gradient of a tracked `[rows, params]` tensor, read back in row-major order, or an
+/// error: `None` (the loss does not depend on the tensor), a shape other than `[rows, params]`
+/// or a failed read. Never a silent zero or a short vector that would shift later rows.
+fn read_gradient(grad: Option<Tensor<2>>, [rows, params]: [usize; 2]) -> Result<Vec<f64>> {
+    let grad = grad.ok_or_else(no_gradient)?;
+    if grad.dims() != [rows, params] {
+        return Err(Error::ShapeMismatch {
+            context: "gradient of the θ rows",
+            left: grad.dims().to_vec(),
+            right: vec![rows, params],
+        });
+    }
+    let values = grad.try_into_vec_as::<f32>().map_err(|e| {
+        Error::argument(
+            "estimator",
+            format!("the gradient could not be read back: {e:?}"),
+        )
+    })?;
+    if values.len() != rows * params {
+        return Err(Error::argument(
+            "estimator",
+            format!(
+                "read {} gradient values for {rows} rows of {params}",
+                values.len()
+            ),
+        ));
+    }
+    Ok(values.into_iter().map(f64::from).collect())
+}
+
 /// `N` independent estimates of a gradient of `P` parameters.
+///
+/// # Examples
+///
+/// ```
+/// use mcgrad::testing::GradientSamples;
+///
+/// // three estimates of a two-parameter gradient, row-major
+/// let s = GradientSamples::from_rows(vec![1.0, 0.0, 3.0, 0.5, 2.0, -0.5], 2)?;
+/// assert_eq!((s.len(), s.params()), (3, 2));
+/// assert_eq!(s.column(0).collect::<Vec<_>>(), vec![1.0, 3.0, 2.0]);
+/// let report = s.unbiasedness(&[2.0, 0.0], 1e-3)?;
+/// assert!(report.passed(), "{report}");
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct GradientSamples {
     /// Row-major `[N, P]`.
@@ -289,7 +351,7 @@ fn critical_z(false_failure_rate: f64, tests: usize) -> Result<f64> {
     ))
 }
 
-/// One parameter's line of an [`UnbiasednessReport`].
+/// One parameter's line of an [`UnbiasednessReport`]: see its example.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ParameterCheck {
     /// The mean of the estimates.
@@ -305,6 +367,22 @@ pub struct ParameterCheck {
 }
 
 /// The outcome of an unbiasedness z-test, with a verdict for `assert!`.
+///
+/// # Examples
+///
+/// ```
+/// use mcgrad::testing::GradientSamples;
+///
+/// // estimates centred on 1.0 against an exact gradient of 1.0, then of 1.5
+/// let values: Vec<f64> = (0..1000).map(|i| 1.0 + if i % 2 == 0 { 0.1 } else { -0.1 }).collect();
+/// let samples = GradientSamples::from_rows(values, 1)?;
+/// let report = samples.unbiasedness(&[1.0], 1e-6)?;
+/// assert!(report.passed() && report.max_abs_z() < 1e-6);
+/// let line = report.parameters[0];
+/// assert!((line.mean - 1.0).abs() < 1e-12 && (line.variance - 0.01).abs() < 1e-4);
+/// assert!(!samples.unbiasedness(&[1.5], 1e-6)?.passed());
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnbiasednessReport {
     /// One line per parameter.
@@ -375,6 +453,19 @@ pub struct VarianceEstimate {
 }
 
 /// The variance of an estimator, per parameter.
+///
+/// # Examples
+///
+/// ```
+/// use mcgrad::testing::GradientSamples;
+///
+/// // ±1 with equal frequency: variance 1 (with the N − 1 denominator, N/(N − 1))
+/// let values: Vec<f64> = (0..10_000).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+/// let report = GradientSamples::from_rows(values, 1)?.variance();
+/// assert!((report.parameters[0].variance - 1.0).abs() < 1e-3);
+/// assert!(report.matches(&[1.0], 1e-6)?);
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct VarianceReport {
     /// One line per parameter.
@@ -441,8 +532,9 @@ impl fmt::Display for VarianceReport {
 ///
 /// # Errors
 ///
-/// [`Error::InvalidArgument`] for an empty θ or an expectation with more than one element,
-/// and whatever `expectation` returns.
+/// [`Error::InvalidArgument`] for an empty θ, an expectation with more than one element, or
+/// an expectation that does not depend on θ (no gradient reaches it: an error, not a silent
+/// zero); and whatever `expectation` returns.
 ///
 /// # Examples
 ///
@@ -476,11 +568,33 @@ where
             format!("must have one element, has shape {:?}", e.dims()),
         ));
     }
-    let grads = e.backward();
-    Ok(t.grad(&grads)
-        .map(|g| g.try_into_vec_as::<f32>().unwrap_or_default())
-        .unwrap_or_else(|| vec![0.0; p])
-        .into_iter()
-        .map(f64::from)
-        .collect())
+    let grads = backward(e.sum())?;
+    read_gradient(t.grad(&grads), [1, p])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_gradient_is_an_error_not_a_zero() {
+        assert!(matches!(
+            read_gradient(None, [4, 2]),
+            Err(Error::InvalidArgument { .. })
+        ));
+    }
+
+    #[test]
+    fn a_gradient_of_the_wrong_shape_is_an_error_not_misaligned_rows() {
+        let g = Tensor::<2>::zeros([3, 2], &Device::flex());
+        assert!(matches!(
+            read_gradient(Some(g), [4, 2]),
+            Err(Error::ShapeMismatch { .. })
+        ));
+        let g = Tensor::<2>::from_floats([[1.0, 2.0], [3.0, 4.0]], &Device::flex());
+        assert_eq!(
+            read_gradient(Some(g), [2, 2]).unwrap(),
+            vec![1.0, 2.0, 3.0, 4.0]
+        );
+    }
 }
