@@ -34,22 +34,46 @@ use rayon::prelude::*;
 
 /// The standard laws that noise is drawn from; each pathwise family is a differentiable
 /// transform of one of them.
+///
+/// Every draw is finite and lies in the closed interval [`bounds`](Self::bounds) of its law:
+/// the generator's uniforms have 52 or 53 random bits, so no tail reaches further (the
+/// exponential's one unbounded case, a uniform of exactly 0 in its tail, with probability
+/// about 2⁻⁶¹ per draw, is clamped to the bound). The distributions' constructors rely on
+/// these bounds for their valid ranges.
+///
+/// # Examples
+///
+/// ```
+/// use mcgrad::{NoiseSource, StandardNoise};
+///
+/// let mut noise = NoiseSource::seed_from_u64(0);
+/// for law in StandardNoise::ALL {
+///     let (low, high) = law.bounds();
+///     assert!(noise.vec(law, 10_000).iter().all(|&x| low <= x && x <= high));
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum StandardNoise {
     /// Uniform on the open interval (0, 1): values lie in [2⁻²⁴, 1 − 2⁻²⁴], never 0 or 1.
     Uniform,
-    /// Standard normal N(0, 1) (ziggurat).
+    /// Standard normal N(0, 1) (ziggurat): values lie in [−13.708, 13.708].
     Normal,
-    /// Standard exponential Exp(1) (ziggurat).
+    /// Standard exponential Exp(1) (ziggurat): values lie in [0, 44.434].
     Exponential,
-    /// Standard Gumbel, `−ln E` with `E ~ Exp(1)`; finite for every draw.
+    /// Standard Gumbel, `−ln E` with `E ~ Exp(1)`: values lie in [−3.795, 103.973].
     Gumbel,
-    /// Standard logistic, `ln U − ln(1 − U)` with `U` uniform on (0, 1).
+    /// Standard logistic, `ln U − ln(1 − U)` with `U` uniform on (0, 1): values lie in
+    /// [−36.737, 36.737].
     Logistic,
-    /// Standard Laplace, `±E` with `E ~ Exp(1)` and a fair sign.
+    /// Standard Laplace, `±E` with `E ~ Exp(1)` and a fair sign: values lie in
+    /// [−44.434, 44.434].
     Laplace,
 }
+
+/// The largest standard exponential draw: the ziggurat's tail start `r = 7.697…` plus
+/// `−ln 2⁻⁵³`, the smallest nonzero uniform of its tail.
+const EXP1_MAX: f64 = 44.433_918_039_808_15;
 
 impl StandardNoise {
     /// Every law, in declaration order.
@@ -61,6 +85,24 @@ impl StandardNoise {
         StandardNoise::Logistic,
         StandardNoise::Laplace,
     ];
+
+    /// The closed interval `[low, high]` that every draw of this law lies in, rounded outward.
+    ///
+    /// Derivation: the normal and exponential ziggurats (rand_distr) return at most their
+    /// tail start `r` plus `−ln u` (exponential) or `r + (−ln u)/r` (normal), with `u ≥ 2⁻⁵³`;
+    /// the Gumbel map `−ln e` of an exponential `e ∈ [0, 44.434]` is at most `150 ln 2`, what
+    /// [`ln_f32`] gives at 0; the logistic map of a uniform `u ∈ [2⁻⁵³, 1 − 2⁻⁵³]` is at most
+    /// `−ln 2⁻⁵³` in magnitude.
+    pub const fn bounds(self) -> (f32, f32) {
+        match self {
+            StandardNoise::Uniform => (1.0 / 16_777_216.0, 1.0 - 1.0 / 16_777_216.0),
+            StandardNoise::Normal => (-13.708, 13.708),
+            StandardNoise::Exponential => (0.0, 44.434),
+            StandardNoise::Gumbel => (-3.795, 103.973),
+            StandardNoise::Logistic => (-36.737, 36.737),
+            StandardNoise::Laplace => (-44.434, 44.434),
+        }
+    }
 }
 
 /// A seedable source of noise, owned by the caller and passed to every sampling call.
@@ -156,15 +198,9 @@ fn fill_block(rng: &mut Xoshiro256PlusPlus, law: StandardNoise, out: &mut [f32])
             let v: f64 = StandardNormal.sample(rng);
             *x = v as f32;
         }),
-        StandardNoise::Exponential => out.iter_mut().for_each(|x| {
-            let v: f64 = Exp1.sample(rng);
-            *x = v as f32;
-        }),
+        StandardNoise::Exponential => out.iter_mut().for_each(|x| *x = exp1(rng) as f32),
         StandardNoise::Gumbel => {
-            out.iter_mut().for_each(|x| {
-                let e: f64 = Exp1.sample(rng);
-                *x = e as f32;
-            });
+            out.iter_mut().for_each(|x| *x = exp1(rng) as f32);
             out.iter_mut()
                 .for_each(|x| *x = gumbel_from_exponential(*x));
         }
@@ -185,10 +221,18 @@ fn fill_block(rng: &mut Xoshiro256PlusPlus, law: StandardNoise, out: &mut [f32])
         StandardNoise::Laplace => out.iter_mut().for_each(|x| {
             let bits = rng.next_u64();
             // a fair sign from one word, the magnitude from the ziggurat
-            let e: f64 = Exp1.sample(rng);
+            let e = exp1(rng);
             *x = if bits >> 63 == 1 { e as f32 } else { -e as f32 };
         }),
     }
+}
+
+/// A standard exponential draw, bounded by [`EXP1_MAX`] (it changes nothing but the draw of
+/// probability 2⁻⁵³ per tail visit whose uniform is exactly 0, which would be `+∞`).
+#[inline(always)]
+fn exp1(rng: &mut Xoshiro256PlusPlus) -> f64 {
+    let v: f64 = Exp1.sample(rng);
+    v.min(EXP1_MAX)
 }
 
 /// The natural logarithm of a positive finite `f32` (normal or subnormal), branch-free so
@@ -239,14 +283,6 @@ pub fn gumbel_from_exponential(e: f32) -> f32 {
     -ln_f32(e)
 }
 
-/// Standard Gumbel noise from a uniform draw on (0, 1): `g = −ln(−ln u)`.
-///
-/// Finite for every `u` strictly inside (0, 1), including the smallest positive float and the
-/// largest float below one.
-pub fn gumbel_from_uniform(u: f64) -> f64 {
-    -(-u.ln()).ln()
-}
-
 /// Standard logistic noise from a uniform draw on (0, 1): `ln u − ln(1 − u)`, with `u` and
 /// `1 − u` rounded to `f32` first: the map the sampler applies to its uniform draws.
 pub fn logistic_from_uniform(u: f64) -> f32 {
@@ -276,12 +312,61 @@ mod tests {
 
     #[test]
     fn noise_maps_are_finite_at_the_edges() {
-        for u in [f64::MIN_POSITIVE, 1e-300, 0.5, 1.0 - f64::EPSILON / 2.0] {
-            assert!(gumbel_from_uniform(u).is_finite(), "u = {u}");
+        for u in [2f64.powi(-53), 1e-300, 0.5, 1.0 - f64::EPSILON / 2.0] {
             assert!(logistic_from_uniform(u).is_finite(), "u = {u}");
         }
         for e in [0.0, f32::from_bits(1), f32::MIN_POSITIVE, 1e-30, 1.0, 745.0] {
             assert!(gumbel_from_exponential(e).is_finite(), "e = {e}");
+        }
+    }
+
+    /// The public maps are the ones the sampler applies: the same stream pushed through them
+    /// gives the sampler's draws bit for bit.
+    #[test]
+    fn the_sampler_applies_the_public_maps() {
+        let n = 4096;
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
+        let want: Vec<u32> = (0..n)
+            .map(|_| logistic_from_uniform(uniform_open_f64(&mut rng)).to_bits())
+            .collect();
+        let got = NoiseSource::seed_from_u64(5).vec(StandardNoise::Logistic, n);
+        assert_eq!(got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), want);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(6);
+        let want: Vec<u32> = (0..n)
+            .map(|_| gumbel_from_exponential(exp1(&mut rng) as f32).to_bits())
+            .collect();
+        let got = NoiseSource::seed_from_u64(6).vec(StandardNoise::Gumbel, n);
+        assert_eq!(got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), want);
+    }
+
+    /// The documented bounds hold at the extreme inputs of each map (the draws that reach
+    /// them are too rare to sample), and many ordinary draws stay inside them.
+    #[test]
+    fn every_law_stays_within_its_bounds() {
+        let smallest = 2f64.powi(-53);
+        // the normal tail: r + (−ln u)/r at the smallest uniform
+        let r = 3.654_152_885_361_009;
+        let normal_max = (r - smallest.ln() / r) as f32;
+        assert!(
+            normal_max <= StandardNoise::Normal.bounds().1,
+            "{normal_max}"
+        );
+        // the exponential tail: r + (−ln u)
+        let exp_max = (7.697_117_470_131_05 - smallest.ln()) as f32;
+        assert!(exp_max <= StandardNoise::Exponential.bounds().1 && exp_max == EXP1_MAX as f32);
+        let (lo, hi) = StandardNoise::Gumbel.bounds();
+        assert!(gumbel_from_exponential(0.0) <= hi && gumbel_from_exponential(0.0) > hi - 1e-3);
+        assert!(gumbel_from_exponential(EXP1_MAX as f32) >= lo);
+        let (lo, hi) = StandardNoise::Logistic.bounds();
+        assert!(logistic_from_uniform(smallest) >= lo);
+        assert!(logistic_from_uniform(1.0 - smallest) <= hi);
+        let mut s = NoiseSource::seed_from_u64(11);
+        for law in StandardNoise::ALL {
+            let (lo, hi) = law.bounds();
+            assert!(
+                s.vec(law, 200_000).iter().all(|&x| lo <= x && x <= hi),
+                "{law:?}"
+            );
         }
     }
 
@@ -316,14 +401,6 @@ mod tests {
         let b = pool
             .install(|| NoiseSource::seed_from_u64(9).vec(StandardNoise::Gumbel, 3 * BLOCK + 17));
         assert_eq!(a, b);
-    }
-
-    #[test]
-    fn every_law_is_finite_over_many_draws() {
-        let mut s = NoiseSource::seed_from_u64(2);
-        for law in StandardNoise::ALL {
-            assert!(s.vec(law, 200_000).iter().all(|x| x.is_finite()), "{law:?}");
-        }
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The numerics grid: no NaN or infinity in samples, log-densities or gradients of the
 //! relaxed and discrete families for logits up to ±1e4, temperatures down to 1e-3, and noise
-//! at the edges of its range (the Gumbel and logistic values of the smallest and largest
-//! uniforms in (0, 1), in f32 and in f64), as well as ordinary draws.
+//! at the edges of its range (the Gumbel values of the smallest and largest exponential draws
+//! the sampler makes, the logistic values of the smallest and largest uniforms in (0, 1), in
+//! f32 and in f64), as well as ordinary draws. (tests/relaxed_extremes.rs goes further: raw
+//! logits up to `f32::MAX` and any temperature.)
 //!
 //! Deterministic (fixed noise and seeds): it either holds or it does not. It would catch,
 //! for instance, a softmax without max-subtraction, `ln` of an underflowed probability, or a
@@ -11,12 +13,13 @@ mod common;
 
 use burn::prelude::*;
 use mcgrad::NoiseSource;
+use mcgrad::StandardNoise;
 use mcgrad::distributions::{
     Bernoulli, Categorical, Distribution, RelaxedBernoulli, RelaxedOneHotCategorical,
     Reparameterized,
 };
 use mcgrad::estimators::gumbel_softmax;
-use mcgrad::rng::{gumbel_from_uniform, logistic_from_uniform};
+use mcgrad::rng::{gumbel_from_exponential, logistic_from_uniform};
 
 const LOGITS: [f32; 7] = [-1e4, -100.0, -10.0, 0.0, 10.0, 100.0, 1e4];
 const TEMPERATURES: [f64; 6] = [1e-3, 1e-2, 0.1, 0.5, 1.0, 10.0];
@@ -55,11 +58,25 @@ fn logit_triples(device: &Device) -> Tensor<2> {
     common::matrix(v.len() / 3, 3, v, device)
 }
 
+/// The exponential draws at the edges of the sampler's range: 0, the smallest subnormal and
+/// normal floats, 2⁻²⁴, ordinary values and the largest draw.
+fn edge_exponentials() -> Vec<f32> {
+    vec![
+        0.0,
+        f32::from_bits(1),
+        f32::MIN_POSITIVE,
+        2f32.powi(-24),
+        0.5,
+        1.0,
+        StandardNoise::Exponential.bounds().1,
+    ]
+}
+
 /// Gumbel noise `[rows, 3]` cycling through every pair of edge values per row.
 fn edge_gumbel(rows: usize, device: &Device) -> Tensor<2> {
-    let g: Vec<f32> = edge_uniforms()
+    let g: Vec<f32> = edge_exponentials()
         .into_iter()
-        .map(|u| gumbel_from_uniform(u) as f32)
+        .map(gumbel_from_exponential)
         .collect();
     let v: Vec<f32> = (0..rows * 3)
         .map(|i| g[(i * 7 + i / 3) % g.len()])
@@ -68,10 +85,20 @@ fn edge_gumbel(rows: usize, device: &Device) -> Tensor<2> {
 }
 
 #[test]
-fn edge_noise_values_are_finite() {
+fn edge_noise_values_are_finite_and_within_the_bounds() {
+    let (lo, hi) = StandardNoise::Gumbel.bounds();
+    for e in edge_exponentials() {
+        let g = gumbel_from_exponential(e);
+        assert!(g.is_finite() && lo <= g && g <= hi, "e = {e}: {g}");
+    }
+    let (lo, hi) = StandardNoise::Logistic.bounds();
     for u in edge_uniforms() {
-        assert!(gumbel_from_uniform(u).is_finite() && (gumbel_from_uniform(u) as f32).is_finite());
-        assert!(logistic_from_uniform(u).is_finite());
+        let l = logistic_from_uniform(u);
+        assert!(l.is_finite(), "u = {u}: {l}");
+        // the sampler's uniforms are at least 2⁻⁵³ from 0 and 1: within the bounds there
+        if u >= 2f64.powi(-53) && u <= 1.0 - 2f64.powi(-53) {
+            assert!(lo <= l && l <= hi, "u = {u}: {l}");
+        }
     }
 }
 
