@@ -204,7 +204,8 @@ fn log_prob_is_minus_infinity_outside_the_support() {
     let device = common::device();
     for (name, a, b, outside) in [
         ("log_normal", 0.0, 1.0, vec![0.0, -1.0]),
-        ("uniform", 0.0, 1.0, vec![-0.1, 1.0, 3.0]),
+        // the closed interval [low, high]: a sample rounded onto `high` is inside
+        ("uniform", 0.0, 1.0, vec![-0.1, 1.0 + 1e-6, 3.0]),
         ("exponential", 1.0, 0.0, vec![-1e-3, -5.0]),
     ] {
         with_family(name, a, b, &device, |d| {

@@ -4,12 +4,12 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use burn::tensor::activation::{log_sigmoid, sigmoid};
 
-use super::categorical::{base_digits, support_size};
-use super::{Distribution, Entropy, EnumerableSupport, Mean, params};
+use super::internal;
+use super::{Distribution, Entropy, EnumerableSupport, Mean};
 use crate::error::{Error, Result};
 use crate::kl::KlDivergence;
 use crate::rng::{NoiseSource, StandardNoise};
-use crate::special::softplus;
+use crate::special::{exp_times, log1p, softplus, weighted_exp_excess};
 
 /// The Bernoulli distribution on {0, 1}, one per element of the batch, parameterized by the
 /// logit `ℓ = ln(p/(1 − p))`.
@@ -20,6 +20,16 @@ use crate::special::softplus;
 /// Sampling: `x = 1[ℓ + L > 0]` with `L` standard logistic noise (the binary Gumbel-max).
 ///
 /// Entropy: `softplus(ℓ) − ℓσ(ℓ)`. Mean `σ(ℓ)`.
+///
+/// Valid range (checked by [`from_logits`](Self::from_logits)): any finite logit; samples,
+/// log-masses, the entropy and the mean are finite for all of them. A value other than 0 and 1
+/// has log-mass `−∞`. (For the binary cross-entropy of a target in between, use Burn's
+/// `BinaryCrossEntropyLoss` with logits.)
+///
+/// # Shapes
+///
+/// `logits` of rank `D`, the value shape; samples (exactly 0 or 1), `log_prob`, `entropy`
+/// and `mean` of the same shape (element-wise).
 ///
 /// # Examples
 ///
@@ -32,6 +42,9 @@ use crate::special::softplus;
 /// let lp = b.log_prob(&Tensor::<1>::from_floats([1.0, 1.0, 1.0], &device))?;
 /// let v = lp.try_into_vec_as::<f32>().unwrap();
 /// assert!((v[0] - 0.5f32.ln()).abs() < 1e-6 && v[1] == 0.0 && v[2] == -1e4);
+/// // outside the support {0, 1}
+/// let half: f32 = b.log_prob(&Tensor::<1>::from_floats([0.5, 0.0, 1.0], &device))?.slice([0..1]).into_scalar();
+/// assert_eq!(half, f32::NEG_INFINITY);
 /// # Ok::<(), mcgrad::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -46,7 +59,7 @@ impl<const D: usize> Bernoulli<D> {
     ///
     /// [`Error::InvalidParameter`] for a NaN or infinite logit (one device sync).
     pub fn from_logits(logits: Tensor<D>) -> Result<Self> {
-        params::finite(Self::NAME, "logits", &logits)?;
+        internal::finite(Self::NAME, "logits", &logits)?;
         Ok(Self { logits })
     }
 
@@ -100,8 +113,7 @@ impl<const D: usize> Bernoulli<D> {
     ///
     /// # Errors
     ///
-    /// [`Error::SupportTooLarge`] beyond [`SUPPORT_LIMIT`](super::categorical::SUPPORT_LIMIT)
-    /// points.
+    /// [`Error::SupportTooLarge`] beyond [`SUPPORT_LIMIT`](super::SUPPORT_LIMIT) points.
     ///
     /// # Examples
     ///
@@ -118,18 +130,11 @@ impl<const D: usize> Bernoulli<D> {
     /// ```
     pub fn enumerate_support(&self) -> Result<(Tensor<D>, usize)> {
         let dims = self.logits.dims();
-        let rows = dims[0];
         let m: usize = dims[1..].iter().product();
-        let count = support_size(Self::NAME, 2, m)?;
-        let mut data = Vec::with_capacity(count * rows * m);
-        for j in 0..count {
-            let bits = base_digits(j, 2, m);
-            for _ in 0..rows {
-                data.extend(bits.iter().map(|&b| b as f32));
-            }
-        }
+        let (bits, count) = internal::support_digits(Self::NAME, 2, dims[0], m)?;
+        let data: Vec<f32> = bits.into_iter().map(|b| b as f32).collect();
         let mut shape = dims;
-        shape[0] = count * rows;
+        shape[0] *= count;
         Ok((
             Tensor::from_data(TensorData::new(data, shape), &self.device()),
             count,
@@ -145,14 +150,6 @@ impl<const D: usize> Distribution<D> for Bernoulli<D> {
         self.logits.dims()
     }
 
-    fn batch_shape(&self) -> Vec<usize> {
-        self.logits.dims().to_vec()
-    }
-
-    fn event_shape(&self) -> Vec<usize> {
-        Vec::new()
-    }
-
     fn device(&self) -> Device {
         self.logits.device()
     }
@@ -163,18 +160,23 @@ impl<const D: usize> Distribution<D> for Bernoulli<D> {
         (self.logits.clone().detach() + l).greater_elem(0.0).float()
     }
 
-    /// `xℓ − softplus(ℓ)`. Defined for any real `x` (the continuous extension, as in the
-    /// binary cross-entropy); on {0, 1} it is the log-mass.
+    /// `xℓ − softplus(ℓ)` for `x ∈ {0, 1}`, `−∞` for any other value.
     fn log_prob(&self, value: &Tensor<D>) -> Result<Tensor<D>> {
-        let shape = params::value_shape("Bernoulli::log_prob", value.dims(), self.logits.dims())?;
+        let shape = internal::value_shape("Bernoulli::log_prob", value.dims(), self.logits.dims())?;
+        let outside = value
+            .clone()
+            .not_equal_elem(0.0)
+            .bool_and(value.clone().not_equal_elem(1.0));
         // x·ℓ − softplus(ℓ) = x·ℓ + ln σ(−ℓ): one fused op for the transcendental part
         let lp = value.clone() * self.logits.clone() + log_sigmoid(self.logits.clone().neg());
-        Ok(lp.expand(shape))
+        Ok(lp
+            .expand(shape)
+            .mask_fill(outside.expand(shape), f32::NEG_INFINITY))
     }
 
     fn replicate(&self, n: usize) -> Self {
         Self {
-            logits: self.logits.clone().repeat_dim(0, n),
+            logits: internal::replicate(&self.logits, n, self.logits.dims()[0]),
         }
     }
 }
@@ -200,18 +202,50 @@ impl<const D: usize> Mean<D> for Bernoulli<D> {
 }
 
 /// `KL = σ(a)(ln σ(a) − ln σ(b)) + σ(−a)(ln σ(−a) − ln σ(−b))` for logits `a` (p) and `b` (q),
-/// with `ln σ(x) = −softplus(−x)`.
+/// with `ln σ(x) = −softplus(−x)`: finite for all finite logits.
+///
+/// For logits within 1 of each other it is computed without cancellation as
+/// `ln(1 + σ(a)φ(σ(−a)δ) + σ(−a)φ(−σ(a)δ))`, `δ = b − a`, `φ(u) = e^u − 1 − u ≥ 0` (the
+/// two-class case of the Categorical's rewriting), so nearly equal logits keep their digits;
+/// further apart the direct sum has no cancellation to lose digits to.
+///
+/// # Examples
+///
+/// ```
+/// use burn::prelude::*;
+/// use mcgrad::distributions::Bernoulli;
+/// use mcgrad::kl::kl_divergence;
+///
+/// let device = Device::flex();
+/// let p = Bernoulli::from_logits(Tensor::<1>::from_floats([0.0], &device))?;
+/// let q = Bernoulli::from_logits(Tensor::<1>::from_floats([1e-3], &device))?;
+/// // ≈ δ²/8 = 1.25e-7
+/// let kl: f32 = kl_divergence(&p, &q)?.into_scalar();
+/// assert!((kl - 1.25e-7).abs() < 1e-10);
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
 impl<const D: usize> KlDivergence<D, Bernoulli<D>> for Bernoulli<D> {
     fn kl_divergence(&self, q: &Bernoulli<D>) -> Result<Tensor<D>> {
-        let shape = params::broadcast(
+        let shape = internal::broadcast(
             "kl_divergence(Bernoulli, Bernoulli)",
             &[self.logits.dims(), q.logits.dims()],
         )?;
-        let (a, b) = (self.logits.clone(), q.logits.clone());
-        let p = sigmoid(a.clone());
+        let (a, b) = (
+            self.logits.clone().expand(shape),
+            q.logits.clone().expand(shape),
+        );
+        let (log_p1, log_p0) = (softplus(a.clone().neg()).neg(), softplus(a.clone()).neg());
+        let (p1, p0) = (sigmoid(a.clone()), sigmoid(a.clone().neg()));
         // ln σ(a) − ln σ(b) = softplus(−b) − softplus(−a); likewise for the complements
-        let one = softplus(b.clone().neg()) - softplus(a.clone().neg());
-        let zero = softplus(b) - softplus(a);
-        Ok((p.clone() * one + p.neg().add_scalar(1.0) * zero).expand(shape))
+        let one = softplus(b.clone().neg()) + log_p1.clone();
+        let zero = softplus(b.clone()) + log_p0.clone();
+        let direct = exp_times(log_p1.clone(), one) + exp_times(log_p0.clone(), zero);
+        // logits within 1 of each other: the rewriting, whose terms then stay small
+        let delta = b - a;
+        let small = delta.clone().abs().lower_equal_elem(1.0);
+        let delta = delta.mask_fill(small.clone().bool_not(), 0.0);
+        let excess = weighted_exp_excess(log_p1, p0.clone() * delta.clone())
+            + weighted_exp_excess(log_p0, (p1 * delta).neg());
+        Ok(direct.mask_where(small, log1p(excess)))
     }
 }

@@ -4,14 +4,12 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use burn::tensor::activation::log_softmax;
 
-use super::{Distribution, Entropy, EnumerableSupport, Mean, params};
+use super::internal::{self, check_categories, finite_log, one_hot};
+use super::{Distribution, Entropy, EnumerableSupport, Mean};
 use crate::error::{Error, Result};
 use crate::kl::KlDivergence;
 use crate::rng::{NoiseSource, StandardNoise};
-
-/// The largest support [`Categorical::enumerate_support`] and its kin will build, in points
-/// per row.
-pub const SUPPORT_LIMIT: u128 = 1 << 20;
+use crate::special::{exp_excess_series, exp_times, log1p};
 
 /// The categorical distribution over `K` classes, one per position of the batch, with the
 /// classes on the last axis.
@@ -22,6 +20,11 @@ pub const SUPPORT_LIMIT: u128 = 1 << 20;
 /// (Gumbel 1954; Maddison et al. 2014): exact, vectorized, no cumulative sums, no device sync.
 ///
 /// Not reparameterizable: gradients go through the score function or a relaxation.
+///
+/// Valid range (checked by [`from_logits`](Self::from_logits)): logits free of NaN and `+∞`
+/// with a finite logit in every row; `−∞` marks an impossible class, and any finite spread of
+/// logits is fine (the log-probabilities are normalized by a stable log-softmax). A class
+/// index outside `0..K` has log-mass `−∞` (no panic).
 ///
 /// # Shapes
 ///
@@ -159,7 +162,7 @@ impl<const D: usize> Categorical<D> {
     ///
     /// # Errors
     ///
-    /// [`Error::SupportTooLarge`] beyond [`SUPPORT_LIMIT`] points.
+    /// [`Error::SupportTooLarge`] beyond [`SUPPORT_LIMIT`](super::SUPPORT_LIMIT) points.
     ///
     /// # Examples
     ///
@@ -176,88 +179,18 @@ impl<const D: usize> Categorical<D> {
     /// ```
     pub fn enumerate_support(&self) -> Result<(Tensor<D, Int>, usize)> {
         let dims = self.log_probs.dims();
-        let k = dims[D - 1];
-        let rows = dims[0];
         let positions: usize = dims[1..D - 1].iter().product();
-        let count = support_size(Self::NAME, k, positions)?;
-        let mut data = Vec::with_capacity(count * rows * positions);
-        for j in 0..count {
-            let digits = base_digits(j, k, positions);
-            for _ in 0..rows {
-                data.extend(digits.iter().map(|&d| d as i64));
-            }
-        }
+        let (digits, count) =
+            internal::support_digits(Self::NAME, dims[D - 1], dims[0], positions)?;
+        let data: Vec<i64> = digits.into_iter().map(|d| d as i64).collect();
         let mut shape = dims;
-        shape[0] = count * rows;
+        shape[0] *= count;
         shape[D - 1] = 1;
         Ok((
             Tensor::from_data(TensorData::new(data, shape), &self.device()),
             count,
         ))
     }
-}
-
-/// `K^L`, or an error above the limit.
-pub(crate) fn support_size(name: &'static str, k: usize, positions: usize) -> Result<usize> {
-    let size = (0..positions).try_fold(1u128, |acc, _| acc.checked_mul(k as u128));
-    match size {
-        Some(s) if s <= SUPPORT_LIMIT => Ok(s as usize),
-        other => Err(Error::SupportTooLarge {
-            owner: name,
-            size: other.unwrap_or(u128::MAX),
-            limit: SUPPORT_LIMIT,
-        }),
-    }
-}
-
-/// The `positions` base-`k` digits of `j`, most significant first.
-pub(crate) fn base_digits(mut j: usize, k: usize, positions: usize) -> Vec<usize> {
-    let mut digits = vec![0; positions];
-    for d in digits.iter_mut().rev() {
-        *d = j % k;
-        j /= k;
-    }
-    digits
-}
-
-/// Fails when the class axis is empty.
-pub(crate) fn check_categories<const D: usize>(name: &'static str, t: &Tensor<D>) -> Result<()> {
-    if t.dims()[D - 1] == 0 {
-        Err(Error::EmptyCategories { owner: name })
-    } else {
-        Ok(())
-    }
-}
-
-/// The one-hot encoding of class indices `[..., 1]` into `[..., K]`, exactly 0 and 1, on the
-/// device without a host round trip (it compares each index with `0..K`; an index outside
-/// `0..K` gives a row of zeros).
-///
-/// # Examples
-///
-/// ```
-/// use burn::prelude::*;
-/// use mcgrad::distributions::one_hot;
-///
-/// let device = Device::flex();
-/// let index = Tensor::<2, Int>::from_ints([[2], [0]], &device);
-/// let y = one_hot(index, 3).try_into_vec_as::<f32>().unwrap();
-/// assert_eq!(y, vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
-/// ```
-pub fn one_hot<const D: usize>(index: Tensor<D, Int>, k: usize) -> Tensor<D> {
-    let device = index.device();
-    let mut shape = [1usize; D];
-    shape[D - 1] = k;
-    let classes = Tensor::<1, Int>::arange(0..k as i64, &device).reshape(shape);
-    let mut full = index.dims();
-    full[D - 1] = k;
-    index.expand(full).equal(classes.expand(full)).float()
-}
-
-/// `ln p` with `0 · ln 0 = 0`: `−∞` log-probabilities are replaced by a finite number before
-/// multiplying by the (zero) probability.
-pub(crate) fn finite_log<const D: usize>(log_p: Tensor<D>) -> Tensor<D> {
-    log_p.clamp_min(f32::MIN)
 }
 
 impl<const D: usize> Distribution<D> for Categorical<D> {
@@ -274,10 +207,6 @@ impl<const D: usize> Distribution<D> for Categorical<D> {
         self.log_probs.dims()[..D - 1].to_vec()
     }
 
-    fn event_shape(&self) -> Vec<usize> {
-        Vec::new()
-    }
-
     fn device(&self) -> Device {
         self.log_probs.device()
     }
@@ -287,15 +216,25 @@ impl<const D: usize> Distribution<D> for Categorical<D> {
         self.perturbed(noise).detach().argmax(D - 1)
     }
 
-    /// `ℓ_x − logsumexp(ℓ)`, gathered at the class index.
+    /// `ℓ_x − logsumexp(ℓ)`, gathered at the class index; `−∞` for an index outside `0..K`.
     fn log_prob(&self, value: &Tensor<D, Int>) -> Result<Tensor<D>> {
-        params::expect_shape("Categorical::log_prob", &value.dims(), &self.value_shape())?;
-        Ok(self.log_probs.clone().gather(D - 1, value.clone()))
+        internal::expect_shape("Categorical::log_prob", &value.dims(), &self.value_shape())?;
+        let k = self.categories() as i64;
+        let outside = value
+            .clone()
+            .lower_elem(0)
+            .bool_or(value.clone().greater_equal_elem(k));
+        let index = value.clone().clamp(0, k - 1);
+        Ok(self
+            .log_probs
+            .clone()
+            .gather(D - 1, index)
+            .mask_fill(outside, f32::NEG_INFINITY))
     }
 
     fn replicate(&self, n: usize) -> Self {
         Self {
-            log_probs: self.log_probs.clone().repeat_dim(0, n),
+            log_probs: internal::replicate(&self.log_probs, n, self.log_probs.dims()[0]),
         }
     }
 }
@@ -330,16 +269,72 @@ impl<const D: usize> Mean<D> for Categorical<D> {
 
 /// `KL(p ‖ q) = Σ_k p_k (ln p_k − ln q_k)`, `[..., 1]`; +∞ where q gives zero mass to a class
 /// p does not.
+///
+/// Below 1 nat the sum is rewritten without cancellation: with `Δ_k = ln q_k − ln p_k` and
+/// `c = Σ_k p_k Δ_k` (so `KL = −c`), `Σ_k q_k e^{−c} = e^{KL}` gives
+/// `KL = ln(1 + Σ_k t_k)` with `t_k = p_k φ(Δ_k − c)` where `p_k > 0` and `t_k = q_k e^{−c}`
+/// where `p_k = 0`, `φ(u) = e^u − 1 − u ≥ 0`: a sum of non-negative terms (the direct sum of
+/// terms of either sign keeps only its first few digits when p and q are close, and loses the
+/// mass q puts where p has none). Above 1 nat the direct sum has no such loss and is used as
+/// is.
+///
+/// # Examples
+///
+/// ```
+/// use burn::prelude::*;
+/// use mcgrad::distributions::Categorical;
+/// use mcgrad::kl::kl_divergence;
+///
+/// let device = Device::flex();
+/// let p = Categorical::from_logits(Tensor::<2>::from_floats([[0.0, 0.0]], &device))?;
+/// let q = Categorical::from_logits(Tensor::<2>::from_floats([[0.0, 2e-3]], &device))?;
+/// // KL = ½ ln(½/q₀) + ½ ln(½/q₁) ≈ δ²/8 = 5.0e-7 for logits δ = 2e-3 apart
+/// let q1 = 1.0 / (1.0 + (-2e-3f64).exp());
+/// let exact = 0.5 * (0.5 / (1.0 - q1)).ln() + 0.5 * (0.5 / q1).ln();
+/// let kl: f32 = kl_divergence(&p, &q)?.into_scalar();
+/// assert!(((kl as f64 - exact) / exact).abs() < 1e-3);
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
 impl<const D: usize> KlDivergence<D, Categorical<D>> for Categorical<D> {
     fn kl_divergence(&self, q: &Categorical<D>) -> Result<Tensor<D>> {
-        let shape = params::broadcast(
+        let shape = internal::broadcast(
             "kl_divergence(Categorical, Categorical)",
             &[self.log_probs.dims(), q.log_probs.dims()],
         )?;
-        let p = self.probs().expand(shape);
-        let diff = finite_log(self.log_probs.clone()) - q.log_probs.clone();
-        // p = 0 contributes nothing, whatever q
-        let terms = (p.clone() * diff).mask_fill(p.equal_elem(0.0), 0.0);
-        Ok(terms.sum_dim(D - 1))
+        Ok(categorical_kl(
+            self.log_probs.clone().expand(shape),
+            q.log_probs.clone().expand(shape),
+        ))
     }
+}
+
+/// `KL(p ‖ q)` from normalized log-probabilities of one shape, classes on the last axis.
+pub(crate) fn categorical_kl<const D: usize>(lp: Tensor<D>, lq: Tensor<D>) -> Tensor<D> {
+    let lp = finite_log(lp);
+    let p = lp.clone().exp();
+    let absent = p.equal_elem(0.0);
+    // the direct sum; p = 0 contributes nothing, whatever q
+    let direct = exp_times(
+        lp.clone(),
+        (lp.clone() - lq.clone()).mask_fill(absent.clone(), 0.0),
+    )
+    .sum_dim(D - 1);
+    // below 1 nat: ln(1 + Σ_k t_k), t_k = p_k φ(Δ_k − c) for a class of p, and its limit
+    // e^{ln q_k − c} where p_k is 0; each branch fed only values it handles
+    let small = direct.clone().lower_elem(1.0);
+    let rows = small.clone().expand(lp.dims());
+    let present = absent.bool_not().bool_and(lq.clone().is_finite());
+    let usable = rows.clone().bool_and(present.clone());
+    let delta = (lq.clone() - lp.clone()).mask_fill(usable.bool_not(), 0.0);
+    // products with p through exp_times: a subnormal p keeps its digits
+    let c = exp_times(lp.clone(), delta.clone())
+        .sum_dim(D - 1)
+        .mask_fill(small.clone().bool_not(), 0.0);
+    let u = delta - c.clone();
+    let near = u.clone().abs().lower_equal_elem(1.0).bool_and(present);
+    let series = exp_times(lp.clone(), exp_excess_series(u.clone().clamp(-1.0, 1.0)));
+    let lq_rows = lq.mask_fill(rows.bool_not(), 0.0);
+    let far = (lq_rows - c).exp() - exp_times(lp, u.add_scalar(1.0));
+    let excess = far.mask_where(near, series).sum_dim(D - 1);
+    direct.mask_where(small, log1p(excess))
 }

@@ -3,13 +3,11 @@
 use burn::prelude::*;
 
 use super::Reparameterized;
+use super::internal::EULER_GAMMA;
 use super::loc_scale::{LocScale, loc_scale_constructors, loc_scale_methods};
 use super::{Distribution, Entropy, Mean};
 use crate::error::Result;
 use crate::rng::{NoiseSource, StandardNoise};
-
-/// The Euler-Mascheroni constant γ.
-pub(crate) const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
 /// The Gumbel distribution with location μ and scale β, one per element of the batch.
 ///
@@ -18,6 +16,15 @@ pub(crate) const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 /// Reparameterization: `x = μ + β·ε` with `ε = −ln E`, `E ~ Exp(1)` (the standard Gumbel).
 ///
 /// Entropy: `ln β + γ + 1`. Mean `μ + βγ` (γ the Euler-Mascheroni constant).
+///
+/// Valid range (checked by [`new`](Self::new)): any finite μ; β in `[f32::MIN_POSITIVE, 1e19]`.
+/// Within it samples (the noise lies in `[−3.8, 104]`), log-densities at samples, the entropy
+/// and the mean are finite.
+///
+/// # Shapes
+///
+/// `loc` and `scale` of rank `D`, broadcasting to the value shape; samples, `log_prob`,
+/// `entropy` and `mean` of the value shape (element-wise).
 ///
 /// # Examples
 ///
@@ -47,7 +54,8 @@ impl<const D: usize> Distribution<D> for Gumbel<D> {
 
     loc_scale_methods!();
 
-    /// `−ln β − z − e^{−z}`, `z = (x − μ)/β`.
+    /// `−ln β − z − e^{−z}`, `z = (x − μ)/β`; `−∞` only where the exact value is below
+    /// `−f32::MAX` (`e^{−z}` overflows for `z < −88.7`, where the density is that small).
     fn log_prob(&self, value: &Tensor<D>) -> Result<Tensor<D>> {
         let shape = self.core.check_value("Gumbel::log_prob", value)?;
         let z = self.core.standardize(value.clone());

@@ -3,10 +3,11 @@
 use burn::prelude::*;
 
 use super::loc_scale::{LocScale, loc_scale_constructors, loc_scale_methods};
-use super::{Distribution, Entropy, Mean, Reparameterized, params};
+use super::{Distribution, Entropy, Mean, Reparameterized};
 use crate::error::Result;
 use crate::kl::KlDivergence;
 use crate::rng::{NoiseSource, StandardNoise};
+use crate::special::{LN_F32_MAX, div_stable, weighted_exp_excess};
 
 /// The Laplace distribution with location μ and scale b, one per element of the batch.
 ///
@@ -15,6 +16,15 @@ use crate::rng::{NoiseSource, StandardNoise};
 /// Reparameterization: `x = μ + b·ε` with `ε` standard Laplace (`±E`, `E ~ Exp(1)`).
 ///
 /// Entropy: `1 + ln(2b)`. Mean `μ`, variance `2b²`.
+///
+/// Valid range (checked by [`new`](Self::new)): any finite μ; b in `[f32::MIN_POSITIVE, 1e19]`.
+/// Within it samples (the noise is at most 44.43 in magnitude), log-densities at samples and
+/// the entropy are finite.
+///
+/// # Shapes
+///
+/// `loc` and `scale` of rank `D`, broadcasting to the value shape; samples, `log_prob`,
+/// `entropy` and `mean` of the value shape (element-wise).
 ///
 /// # Examples
 ///
@@ -81,17 +91,51 @@ impl<const D: usize> Reparameterized<D> for Laplace<D> {
 }
 
 /// `KL(L(μ₁, b₁) ‖ L(μ₂, b₂)) = ln(b₂/b₁) + |μ₁ − μ₂|/b₂ + (b₁/b₂)·exp(−|μ₁ − μ₂|/b₁) − 1`.
+///
+/// With `d = ln(b₁/b₂)` and `t = |μ₁ − μ₂|/b₁` it is `φ(d) + e^d·φ(−t)`, `φ(u) = e^u − 1 − u ≥ 0`:
+/// a sum of two non-negative terms, each computed without cancellation (the series of `φ`
+/// near 0), so nearly equal distributions keep their digits. For `t > 1` the second term is
+/// `|μ₁ − μ₂|/b₂ − e^d + e^{d − t}`. No intermediate overflows for valid scales; the value is
+/// `+∞` only where the divergence exceeds `f32::MAX`.
+///
+/// # Examples
+///
+/// ```
+/// use burn::prelude::*;
+/// use mcgrad::distributions::Laplace;
+/// use mcgrad::kl::kl_divergence;
+///
+/// let device = Device::flex();
+/// let t = |v: f32| Tensor::<1>::from_floats([v], &device);
+/// let p = Laplace::new(t(0.0), t(1e-30))?;
+/// let q = Laplace::new(t(0.0), t(1.0))?;
+/// // ln(1e30) − 1 + 1e-30
+/// let kl: f32 = kl_divergence(&p, &q)?.into_scalar();
+/// assert!((kl - (1e30f64.ln() - 1.0) as f32).abs() < 1e-4);
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
 impl<const D: usize> KlDivergence<D, Laplace<D>> for Laplace<D> {
     fn kl_divergence(&self, q: &Laplace<D>) -> Result<Tensor<D>> {
-        let shape = params::broadcast(
-            "kl_divergence(Laplace, Laplace)",
-            &[self.core.shape, q.core.shape],
-        )?;
-        let (b1, b2) = (self.core.scale.clone(), q.core.scale.clone());
-        let dist = (self.core.loc.clone() - q.core.loc.clone()).abs();
-        let kl = q.core.log_scale() - self.core.log_scale()
-            + dist.clone() / b2.clone()
-            + (b1.clone() / b2) * (dist / b1).neg().exp();
-        Ok(kl.sub_scalar(1.0).expand(shape))
+        let shape = self
+            .core
+            .pair_shape("kl_divergence(Laplace, Laplace)", &q.core)?;
+        let (p, q) = (&self.core, &q.core);
+        let d = p.log_scale_ratio(q).expand(shape);
+        let half_gap = (p.loc.clone().mul_scalar(0.5) - q.loc.clone().mul_scalar(0.5))
+            .abs()
+            .expand(shape);
+        let t = div_stable(half_gap.clone(), p.scale.clone().expand(shape)).mul_scalar(2.0);
+        let first = weighted_exp_excess(d.zeros_like(), d.clone());
+        // e^d, capped where φ(d) is already infinite (the sum is +∞ there either way)
+        let d_cap = d.clamp_max(LN_F32_MAX);
+        let small = t.clone().lower_equal_elem(1.0);
+        // t ≤ 1: e^d·φ(−t), φ by its series (clamped t keeps the other branch finite)
+        let t_small = t.clone().clamp_max(1.0);
+        let near = weighted_exp_excess(d_cap.clone(), t_small.neg());
+        // t > 1: |μ₁ − μ₂|/b₂ − e^d + e^{d − t}
+        let far = div_stable(half_gap, q.scale.clone().expand(shape)).mul_scalar(2.0)
+            - d_cap.clone().exp()
+            + (d_cap - t.clamp_max(1e4)).exp();
+        Ok(first + far.mask_where(small, near))
     }
 }

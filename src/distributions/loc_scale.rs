@@ -3,9 +3,13 @@
 
 use burn::prelude::*;
 
-use super::params;
+use super::internal::{self, SCALE_MAX, SCALE_MIN};
 use crate::error::Result;
 use crate::special;
+
+/// The requirement quoted for a log-scale out of range.
+const LOG_SCALE_RANGE: &str =
+    "finite and in [-87.3, 43.7], so that exp(log_scale) is in [1.2e-38, 1e19]";
 
 /// A location and a positive scale of one broadcast shape.
 #[derive(Debug, Clone)]
@@ -18,18 +22,18 @@ pub(crate) struct LocScale<const D: usize> {
 }
 
 impl<const D: usize> LocScale<D> {
-    /// Checks the values (finite location, finite positive scale; one device sync each) and
-    /// the shapes.
-    pub(crate) fn new(name: &'static str, loc: Tensor<D>, scale: Tensor<D>) -> Result<Self> {
-        let out = Self::unchecked(name, loc, scale)?;
-        params::finite(name, "loc", &out.loc)?;
-        params::positive(name, "scale", &out.scale)?;
+    /// Checks the values (finite location, scale in `[SCALE_MIN, SCALE_MAX]`; one device sync
+    /// each) and the shapes.
+    pub(crate) fn new(owner: &'static str, loc: Tensor<D>, scale: Tensor<D>) -> Result<Self> {
+        let out = Self::unchecked(owner, loc, scale)?;
+        internal::finite(owner, "loc", &out.loc)?;
+        internal::scale(owner, "scale", &out.scale)?;
         Ok(out)
     }
 
     /// Checks the shapes only.
-    pub(crate) fn unchecked(name: &'static str, loc: Tensor<D>, scale: Tensor<D>) -> Result<Self> {
-        let shape = params::broadcast(name, &[loc.dims(), scale.dims()])?;
+    pub(crate) fn unchecked(owner: &'static str, loc: Tensor<D>, scale: Tensor<D>) -> Result<Self> {
+        let shape = internal::broadcast(owner, &[loc.dims(), scale.dims()])?;
         Ok(Self {
             loc,
             scale,
@@ -38,25 +42,33 @@ impl<const D: usize> LocScale<D> {
         })
     }
 
-    /// From `ln scale`, checked: finite location, finite log-scale.
+    /// From `ln scale`, checked: finite location, `exp(log_scale)` in the scale range.
     pub(crate) fn from_log_scale(
-        name: &'static str,
+        owner: &'static str,
         loc: Tensor<D>,
         log_scale: Tensor<D>,
     ) -> Result<Self> {
-        let out = Self::from_log_scale_unchecked(name, loc, log_scale)?;
-        params::finite(name, "loc", &out.loc)?;
-        params::finite(name, "log_scale", out.log_scale.as_ref().expect("given"))?;
+        let out = Self::from_log_scale_unchecked(owner, loc, log_scale)?;
+        internal::finite(owner, "loc", &out.loc)?;
+        // the range is checked on the scale actually used, so that rounding at the ends of
+        // the log-scale range cannot let a subnormal or too large scale through
+        internal::in_range(
+            owner,
+            "log_scale",
+            &out.scale,
+            (SCALE_MIN, SCALE_MAX),
+            LOG_SCALE_RANGE,
+        )?;
         Ok(out)
     }
 
     /// From `ln scale`, shapes checked only.
     pub(crate) fn from_log_scale_unchecked(
-        name: &'static str,
+        owner: &'static str,
         loc: Tensor<D>,
         log_scale: Tensor<D>,
     ) -> Result<Self> {
-        let shape = params::broadcast(name, &[loc.dims(), log_scale.dims()])?;
+        let shape = internal::broadcast(owner, &[loc.dims(), log_scale.dims()])?;
         Ok(Self {
             loc,
             scale: special::exp(log_scale.clone()),
@@ -73,9 +85,27 @@ impl<const D: usize> LocScale<D> {
         }
     }
 
-    /// `(x − loc) / scale`.
+    /// `ln(scale / other.scale)`, accurate for nearly equal scales and finite for every pair of
+    /// normal scales: the difference of the log-scales where both were given, else
+    /// [`special::log_ratio`].
+    pub(crate) fn log_scale_ratio(&self, other: &Self) -> Tensor<D> {
+        match (&self.log_scale, &other.log_scale) {
+            (Some(a), Some(b)) => a.clone() - b.clone(),
+            _ => special::log_ratio(self.scale.clone(), other.scale.clone()),
+        }
+    }
+
+    /// `(x − loc) / (2·scale)`: half the standardized value, computed from halves so that no
+    /// difference of two finite numbers overflows. Halving is exact in binary floating point,
+    /// so `2·half_standardize(x)` is `(x − loc)/scale` bit for bit (values and gradients)
+    /// wherever that is finite.
+    pub(crate) fn half_standardize(&self, x: Tensor<D>) -> Tensor<D> {
+        (x.mul_scalar(0.5) - self.loc.clone().mul_scalar(0.5)) / self.scale.clone()
+    }
+
+    /// `(x − loc) / scale`, infinite only where the exact value exceeds `f32::MAX`.
     pub(crate) fn standardize(&self, x: Tensor<D>) -> Tensor<D> {
-        (x - self.loc.clone()) / self.scale.clone()
+        self.half_standardize(x).mul_scalar(2.0)
     }
 
     /// `loc + scale·ε`.
@@ -89,17 +119,26 @@ impl<const D: usize> LocScale<D> {
     }
 
     pub(crate) fn replicate(&self, n: usize) -> Self {
+        let rows = self.shape[0];
         Self {
-            loc: params::replicate(&self.loc, n),
-            scale: params::replicate(&self.scale, n),
-            log_scale: self.log_scale.as_ref().map(|l| params::replicate(l, n)),
-            shape: params::replicated_shape(self.shape, n),
+            loc: internal::replicate(&self.loc, n, rows),
+            scale: internal::replicate(&self.scale, n, rows),
+            log_scale: self
+                .log_scale
+                .as_ref()
+                .map(|l| internal::replicate(l, n, rows)),
+            shape: internal::replicated_shape(self.shape, n),
         }
     }
 
     /// The shape of a log-density at `x` (value and batch broadcast), or a shape error.
     pub(crate) fn check_value(&self, context: &'static str, x: &Tensor<D>) -> Result<[usize; D]> {
-        params::value_shape(context, x.dims(), self.shape)
+        internal::value_shape(context, x.dims(), self.shape)
+    }
+
+    /// The broadcast shape of two batches (for a KL divergence).
+    pub(crate) fn pair_shape(&self, context: &'static str, other: &Self) -> Result<[usize; D]> {
+        internal::broadcast(context, &[self.shape, other.shape])
     }
 }
 
@@ -107,14 +146,14 @@ impl<const D: usize> LocScale<D> {
 /// `core: LocScale<D>` field; the argument names what `loc` and `scale` are.
 macro_rules! loc_scale_constructors {
     ($what:literal) => {
-        #[doc = concat!("From ", $what, ".")]
+        #[doc = concat!("From ", $what, ", which broadcast against each other.")]
         ///
         /// # Errors
         ///
-        /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for a non-finite `loc` or
-        /// a `scale` that is not finite and positive (one device sync per parameter);
-        /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when the shapes do not
-        /// broadcast.
+        /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for a non-finite `loc`,
+        /// or a `scale` outside the valid range (finite, in `[f32::MIN_POSITIVE, 1e19]`; one
+        /// device sync per parameter); [`Error::ShapeMismatch`](crate::Error::ShapeMismatch)
+        /// when the shapes do not broadcast.
         pub fn new(loc: Tensor<D>, scale: Tensor<D>) -> Result<Self> {
             Ok(Self {
                 core: LocScale::new(Self::NAME, loc, scale)?,
@@ -133,6 +172,16 @@ macro_rules! loc_scale_constructors {
                 core: LocScale::unchecked(Self::NAME, loc, scale)?,
             })
         }
+
+        /// The location.
+        pub fn loc(&self) -> &Tensor<D> {
+            &self.core.loc
+        }
+
+        /// The scale.
+        pub fn scale(&self) -> &Tensor<D> {
+            &self.core.scale
+        }
     };
 }
 pub(crate) use loc_scale_constructors;
@@ -143,14 +192,6 @@ macro_rules! loc_scale_methods {
     () => {
         fn value_shape(&self) -> [usize; D] {
             self.core.shape
-        }
-
-        fn batch_shape(&self) -> Vec<usize> {
-            self.core.shape.to_vec()
-        }
-
-        fn event_shape(&self) -> Vec<usize> {
-            Vec::new()
         }
 
         fn device(&self) -> Device {

@@ -26,6 +26,33 @@
 //! Every draw takes a [`NoiseSource`] the caller owns. Reparameterized families split the draw
 //! from the transform: [`Reparameterized::draw_noise`] draws ε from a standard law and
 //! [`Reparameterized::rsample_with_noise`] maps a given ε to a differentiable sample.
+//!
+//! # Valid ranges
+//!
+//! Every validated constructor (`new`, `from_logits`, ...) either guarantees finite samples
+//! and finite log-densities at them for everything it accepts, or returns
+//! [`Error::InvalidParameter`](crate::Error::InvalidParameter). The guarantee rests on the
+//! bounds of the noise ([`StandardNoise::bounds`]: no draw exceeds 104 in magnitude). The
+//! `_unchecked` constructors skip the value checks; outside the ranges below they give what
+//! `f32` arithmetic gives.
+//!
+//! | family | valid parameters |
+//! |---|---|
+//! | Normal, Laplace, Logistic, Gumbel | `loc` finite; `scale` in `[f32::MIN_POSITIVE, 1e19]` (a log-scale in `[−87.3, 43.7]`) |
+//! | LogNormal | `loc` finite, `scale ≥ 1e-20`, `|loc| + 13.708·scale ≤ 87`, `loc + scale²/2 ≤ 87` (samples `exp(loc + scale·ε)` and the mean stay normal `f32` numbers) |
+//! | MultivariateNormal | `loc` finite; `scale_tril` lower triangular, entries at most 1e19 in magnitude, diagonal in `[f32::MIN_POSITIVE, 1e19]` |
+//! | Exponential | `rate` in `[1e-19, f32::MAX]` (the scale `1/rate` at most 1e19) |
+//! | Uniform | `low < high`, both finite, `high − low` finite and at least `f32::MIN_POSITIVE` |
+//! | Bernoulli, RelaxedBernoulli | logits finite (any finite value); probabilities in `[0, 1]` |
+//! | Categorical, OneHotCategorical, RelaxedOneHotCategorical | logits free of NaN and `+∞`, a finite logit in every row (`−∞` marks an impossible class) |
+//! | the relaxed families | temperature finite and `> 0` |
+//!
+//! Outside its support a value has log-density `−∞` in every family (a class index outside
+//! `0..K`, a vector that is not one-hot, a Bernoulli value other than 0 and 1, a negative
+//! exponential value, ...); no `log_prob` panics on a value of the right shape.
+//!
+//! Closed forms (log-densities, entropies, KL divergences) are computed so that their
+//! intermediates stay finite: they return `±∞` only where the exact value is beyond `f32`.
 
 use burn::prelude::*;
 
@@ -33,9 +60,10 @@ use crate::error::Result;
 use crate::rng::{NoiseSource, StandardNoise};
 
 mod bernoulli;
-pub(crate) mod categorical;
+mod categorical;
 mod exponential;
 mod gumbel;
+pub(crate) mod internal;
 mod laplace;
 mod loc_scale;
 mod log_normal;
@@ -43,7 +71,6 @@ mod logistic;
 mod multivariate_normal;
 mod normal;
 mod one_hot_categorical;
-pub(crate) mod params;
 mod relaxable;
 mod relaxed_bernoulli;
 mod relaxed_one_hot_categorical;
@@ -51,9 +78,10 @@ mod rows;
 mod uniform;
 
 pub use bernoulli::Bernoulli;
-pub use categorical::{Categorical, SUPPORT_LIMIT, one_hot};
+pub use categorical::Categorical;
 pub use exponential::Exponential;
 pub use gumbel::Gumbel;
+pub use internal::{SUPPORT_LIMIT, one_hot};
 pub use laplace::Laplace;
 pub use log_normal::LogNormal;
 pub use logistic::Logistic;
@@ -71,6 +99,38 @@ pub use uniform::Uniform;
 /// `sample` draws without a gradient; [`Reparameterized`] families add `rsample`, a sample
 /// that is a differentiable function of the parameters. Closed-form entropies and means are
 /// the separate traits [`Entropy`] and [`Mean`].
+///
+/// # Shapes
+///
+/// See [the module documentation](self#shapes): samples have [`value_shape`](Self::value_shape)
+/// `[R, ...]`, log-densities the same rank with any event axis reduced to 1.
+///
+/// # Examples
+///
+/// Code written against the trait works for every family:
+///
+/// ```
+/// use burn::prelude::*;
+/// use mcgrad::NoiseSource;
+/// use mcgrad::distributions::{Bernoulli, Distribution, Normal};
+///
+/// /// The mean log-density of a family at its own samples: a Monte Carlo estimate of −entropy.
+/// fn mean_log_density<P: Distribution<2>>(p: &P, n: usize) -> mcgrad::Result<f32> {
+///     let draws = p.replicate(n);
+///     let x = draws.sample(&mut NoiseSource::seed_from_u64(0));
+///     Ok(draws.log_prob(&x)?.mean().into_scalar())
+/// }
+///
+/// let device = Device::flex();
+/// let normal = Normal::new(Tensor::<2>::zeros([1, 1], &device), Tensor::<2>::ones([1, 1], &device))?;
+/// let coin = Bernoulli::from_logits(Tensor::<2>::zeros([1, 1], &device))?;
+/// // −H(N(0, 1)) = −1.419, −H(fair coin) = −ln 2
+/// assert!((mean_log_density(&normal, 100_000)? + 1.419).abs() < 0.02);
+/// assert!((mean_log_density(&coin, 10)? + 2f32.ln()).abs() < 1e-6);
+/// assert_eq!(normal.batch_shape(), vec![1, 1]);
+/// assert!(normal.event_shape().is_empty());
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
 pub trait Distribution<const D: usize> {
     /// What a sample is: a float tensor for continuous and relaxed families, an integer
     /// tensor of class indices for a Categorical.
@@ -82,11 +142,17 @@ pub trait Distribution<const D: usize> {
     /// The shape of one sample of the whole batch.
     fn value_shape(&self) -> [usize; D];
 
-    /// The batch shape: the value shape without the event axes.
-    fn batch_shape(&self) -> Vec<usize>;
+    /// The batch shape: the value shape without the event axes. By default (element-wise
+    /// families) the whole value shape.
+    fn batch_shape(&self) -> Vec<usize> {
+        self.value_shape().to_vec()
+    }
 
-    /// The shape of one event: `[]` for element-wise families, `[K]` for a vector-valued one.
-    fn event_shape(&self) -> Vec<usize>;
+    /// The shape of one event: `[]` for element-wise families (the default), `[K]` for a
+    /// vector-valued one.
+    fn event_shape(&self) -> Vec<usize> {
+        Vec::new()
+    }
 
     /// The device the parameters live on.
     fn device(&self) -> Device;
@@ -95,7 +161,7 @@ pub trait Distribution<const D: usize> {
     fn sample(&self, noise: &mut NoiseSource) -> Self::Value;
 
     /// The log-density (or log-mass) of `value`, with event axes reduced to size 1. A value
-    /// outside the support has log-density −∞.
+    /// outside the support has log-density −∞ (never a panic).
     ///
     /// Values broadcast against the batch as in PyTorch: a `[5, 1]` value under a `[1, 1]`
     /// distribution gives five log-densities. (Categorical families take values of exactly the
@@ -121,12 +187,36 @@ pub trait Distribution<const D: usize> {
 
 /// The entropy `H = −E[ln p(x)]` in closed form. Families without one (the relaxed
 /// Concrete distributions) do not implement it, so asking is a compile error.
+///
+/// # Examples
+///
+/// ```
+/// use burn::prelude::*;
+/// use mcgrad::distributions::{Categorical, Entropy};
+///
+/// let c = Categorical::from_logits(Tensor::<2>::zeros([1, 4], &Device::flex()))?;
+/// // the uniform law on 4 classes: ln 4
+/// let h: f32 = c.entropy().into_scalar();
+/// assert!((h - 4f32.ln()).abs() < 1e-6);
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
 pub trait Entropy<const D: usize>: Distribution<D> {
     /// The entropy of each distribution in the batch, shaped like `log_prob`.
     fn entropy(&self) -> Tensor<D>;
 }
 
 /// The mean `E[x]` in closed form.
+///
+/// # Examples
+///
+/// ```
+/// use burn::prelude::*;
+/// use mcgrad::distributions::{Exponential, Mean};
+///
+/// let d = Exponential::new(Tensor::<1>::from_floats([4.0], &Device::flex()))?;
+/// assert_eq!(d.mean().into_scalar::<f32>(), 0.25);
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
 pub trait Mean<const D: usize>: Distribution<D> {
     /// The mean, of the value shape (for a Categorical over class indices: the expected
     /// index).
@@ -135,6 +225,21 @@ pub trait Mean<const D: usize>: Distribution<D> {
 
 /// A discrete distribution whose support can be listed: the ground truth of exact
 /// expectations by enumeration ([`exact_expectation`](crate::estimators::exact_expectation)).
+///
+/// # Examples
+///
+/// ```
+/// use burn::prelude::*;
+/// use mcgrad::distributions::{Bernoulli, Distribution, EnumerableSupport, sum_per_row};
+///
+/// let b = Bernoulli::from_probs(Tensor::<2>::from_floats([[0.3, 0.6]], &Device::flex()))?;
+/// let (support, count) = b.enumerate_support()?;
+/// assert_eq!(count, 4);
+/// // the masses of the four points add up to one
+/// let p = sum_per_row(b.replicate(count).log_prob(&support)?).exp();
+/// assert!((p.sum().into_scalar::<f32>() - 1.0).abs() < 1e-6);
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
 pub trait EnumerableSupport<const D: usize>: Distribution<D> {
     /// Every point of the joint support of one row, for all rows, sample-major: `count·B`
     /// rows with point `j` of row `b` at row `j·B + b`; and `count`.
@@ -152,6 +257,30 @@ pub trait EnumerableSupport<const D: usize>: Distribution<D> {
 ///
 /// A pathwise estimator requires this trait: it does not compile on a distribution without
 /// it.
+///
+/// Unrelated to Burn's `burn::module::Reparameterization`, which transforms the stored weights
+/// of a module (a LoRA adapter, say): this trait is about the *samples* of a distribution, the
+/// "reparameterization trick" of Kingma & Welling (2014).
+///
+/// # Examples
+///
+/// A sample as a differentiable function of the parameters, with fixed noise:
+///
+/// ```
+/// use burn::prelude::*;
+/// use mcgrad::distributions::{Laplace, Reparameterized};
+///
+/// let device = Device::flex().autodiff();
+/// let loc = Tensor::<1>::from_floats([1.0], &device).require_grad();
+/// let scale = Tensor::<1>::from_floats([2.0], &device).require_grad();
+/// let d = Laplace::new(loc.clone(), scale.clone())?;
+/// let x = d.rsample_with_noise(Tensor::<1>::from_floats([-0.5], &device))?;
+/// assert_eq!(x.clone().into_scalar::<f32>(), 0.0); // 1 + 2·(−0.5)
+/// let grads = x.backward();
+/// // ∂x/∂scale = ε
+/// assert_eq!(scale.grad(&grads).unwrap().into_scalar::<f32>(), -0.5);
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
 ///
 /// ```compile_fail
 /// use burn::prelude::*;
@@ -185,7 +314,7 @@ pub trait Reparameterized<const D: usize>: Distribution<D, Value = Tensor<D>> {
     /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) if `eps` does not have the value
     /// shape.
     fn rsample_with_noise(&self, eps: Tensor<D>) -> Result<Tensor<D>> {
-        params::expect_shape("rsample_with_noise", &eps.dims(), &self.value_shape())?;
+        internal::expect_shape("rsample_with_noise", &eps.dims(), &self.value_shape())?;
         Ok(self.transform_noise(eps))
     }
 

@@ -2,8 +2,9 @@
 
 use burn::prelude::*;
 
-use super::categorical::{Categorical, one_hot};
-use super::{Distribution, Entropy, EnumerableSupport, Mean, params};
+use super::Categorical;
+use super::internal::{self, not_one_hot, one_hot};
+use super::{Distribution, Entropy, EnumerableSupport, Mean};
 use crate::error::Result;
 use crate::kl::KlDivergence;
 use crate::rng::NoiseSource;
@@ -12,7 +13,13 @@ use crate::rng::NoiseSource;
 /// 0 and 1) instead of indices: the form a decoder network consumes, and the discrete
 /// counterpart of [`RelaxedOneHotCategorical`](super::RelaxedOneHotCategorical).
 ///
-/// Mass: `P(x = e_k) = softmax(ℓ)_k`. Mean: the probability vector.
+/// Mass: `P(x = e_k) = softmax(ℓ)_k`; a vector that is not one-hot has log-mass `−∞`. Mean:
+/// the probability vector. Valid range: as [`Categorical`].
+///
+/// # Shapes
+///
+/// Logits `[..., K]` (rank `D`); samples are one-hot `[..., K]`; `log_prob` and `entropy` are
+/// `[..., 1]`; the mean is `[..., K]`.
 ///
 /// # Examples
 ///
@@ -115,14 +122,16 @@ impl<const D: usize> Distribution<D> for OneHotCategorical<D> {
     }
 
     /// `Σ_k x_k ℓ_k` for one-hot `x`, `[..., 1]` (the class is read off by argmax, so a
-    /// `−∞` logit of an unselected class does no harm).
+    /// `−∞` logit of an unselected class does no harm); `−∞` for a vector that is not one-hot
+    /// (an entry other than 0 and 1, or not exactly one 1).
     fn log_prob(&self, value: &Tensor<D>) -> Result<Tensor<D>> {
-        params::expect_shape(
+        internal::expect_shape(
             "OneHotCategorical::log_prob",
             &value.dims(),
             &self.value_shape(),
         )?;
-        self.inner.log_prob(&value.clone().argmax(D - 1))
+        let lp = self.inner.log_prob(&value.clone().argmax(D - 1))?;
+        Ok(lp.mask_fill(not_one_hot(value), f32::NEG_INFINITY))
     }
 
     fn replicate(&self, n: usize) -> Self {

@@ -3,7 +3,7 @@
 
 use burn::prelude::*;
 
-use super::categorical::one_hot;
+use super::internal::one_hot;
 use super::{
     Bernoulli, Categorical, Distribution, OneHotCategorical, RelaxedBernoulli,
     RelaxedOneHotCategorical, Reparameterized,
@@ -13,6 +13,29 @@ use crate::rng::NoiseSource;
 
 /// A discrete distribution with a Concrete relaxation at temperature τ, and a float encoding
 /// of its samples (one-hot vectors, or 0/1) that the relaxation approximates.
+///
+/// # Shapes
+///
+/// The relaxed family, the hard samples and the probabilities all have the family's float
+/// encoding: `[..., K]` for the categorical families (one-hot), the value shape for a
+/// Bernoulli.
+///
+/// # Examples
+///
+/// ```
+/// use burn::prelude::*;
+/// use mcgrad::NoiseSource;
+/// use mcgrad::distributions::{Categorical, Relaxable, Reparameterized};
+///
+/// let c = Categorical::from_logits(Tensor::<2>::from_floats([[0.0, 3.0, -1.0]], &Device::flex()))?;
+/// let soft = c.relax(0.1)?.rsample(&mut NoiseSource::seed_from_u64(0));
+/// let hard = c.harden(soft.clone());
+/// // the relaxed draw at a low temperature is close to the one-hot vector it rounds to
+/// let gap: f32 = (soft - hard.clone()).abs().max().into_scalar();
+/// assert!(gap < 0.2);
+/// assert_eq!(hard.sum().into_scalar::<f32>(), 1.0);
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
 pub trait Relaxable<const D: usize>: Distribution<D> {
     /// The relaxed family.
     type Relaxed: Reparameterized<D>;
@@ -41,7 +64,7 @@ impl<const D: usize> Relaxable<D> for Categorical<D> {
     type Relaxed = RelaxedOneHotCategorical<D>;
 
     fn relax(&self, temperature: f64) -> Result<Self::Relaxed> {
-        RelaxedOneHotCategorical::new_unchecked(self.log_probs().clone(), temperature)
+        RelaxedOneHotCategorical::from_log_probs(self.log_probs().clone(), temperature)
     }
 
     fn harden(&self, relaxed: Tensor<D>) -> Tensor<D> {

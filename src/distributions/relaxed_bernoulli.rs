@@ -3,8 +3,8 @@
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 
-use super::relaxed_one_hot_categorical::LOG_FLOOR;
-use super::{Distribution, Reparameterized, params};
+use super::internal::{self, LOG_FLOOR};
+use super::{Distribution, Reparameterized};
 use crate::error::Result;
 use crate::rng::{NoiseSource, StandardNoise};
 use crate::special::softplus;
@@ -15,14 +15,29 @@ use crate::special::softplus;
 /// Reparameterization: `y = σ((ℓ + L)/τ)` with `L` standard logistic noise; as `τ → 0`, `y`
 /// tends to the Bernoulli sample `1[ℓ + L > 0]`.
 ///
-/// Density: `p(y) = τ α y^{−τ−1} (1 − y)^{−τ−1} / (α y^{−τ} + (1 − y)^{−τ})²`, `α = e^ℓ`,
-/// computed in log space as
+/// Density: `p(y) = τ α y^{−τ−1} (1 − y)^{−τ−1} / (α y^{−τ} + (1 − y)^{−τ})²`, `α = e^ℓ`, in
+/// log space
 ///
-/// `ln p(y) = ln τ + ℓ − (τ + 1) ln y + (τ − 1) ln(1 − y) − 2·softplus(ℓ − τ·logit(y))`.
+/// `ln p(y) = ln τ + ℓ − (τ + 1) ln y + (τ − 1) ln(1 − y) − 2·softplus(ℓ − τ·logit(y))`,
+///
+/// computed as `ln τ − |z| − 2·softplus(−|z|) − ln y − ln(1 − y)` with `z = τ·logit(y) − ℓ`
+/// (the logistic log-density of the logit, symmetric in `z`, plus the Jacobian): no term
+/// overflows for any finite logit and temperature. `y` and `1 − y` are clamped at 1e-30
+/// before their logarithms; a `y` outside `[0, 1]` has log-density `−∞`.
 ///
 /// The logit `x = (ℓ + L)/τ` of a sample is logistic with location `ℓ/τ` and scale `1/τ`;
 /// [`rsample_logit`](Self::rsample_logit) and [`log_prob_logit`](Self::log_prob_logit) work
 /// with `x`, finite where `y` rounds to 0 or 1.
+///
+/// Valid range: any finite logit (raw, of any magnitude) and any finite `τ > 0`: samples are
+/// in `[0, 1]`, and samples, log-densities and gradients are never NaN (`σ` saturates to 0 or
+/// 1 where `(ℓ + L)/τ` leaves `f32`; the logit sample is clamped to `±f32::MAX`).
+/// Temperatures are used in `f32`, clamped into `[1/f32::MAX, f32::MAX]`.
+///
+/// # Shapes
+///
+/// `logits` of rank `D`, the value shape; samples, logits of samples and `log_prob` of the
+/// same shape (element-wise).
 ///
 /// # Examples
 ///
@@ -51,8 +66,8 @@ impl<const D: usize> RelaxedBernoulli<D> {
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for a temperature that is
     /// not finite and positive, or a NaN or infinite logit (one device sync).
     pub fn new(logits: Tensor<D>, temperature: f64) -> Result<Self> {
-        params::temperature(Self::NAME, temperature)?;
-        params::finite(Self::NAME, "logits", &logits)?;
+        internal::temperature(Self::NAME, temperature)?;
+        internal::finite(Self::NAME, "logits", &logits)?;
         Ok(Self {
             logits,
             temperature,
@@ -65,7 +80,7 @@ impl<const D: usize> RelaxedBernoulli<D> {
     ///
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for a bad temperature.
     pub fn new_unchecked(logits: Tensor<D>, temperature: f64) -> Result<Self> {
-        params::temperature(Self::NAME, temperature)?;
+        internal::temperature(Self::NAME, temperature)?;
         Ok(Self {
             logits,
             temperature,
@@ -82,29 +97,40 @@ impl<const D: usize> RelaxedBernoulli<D> {
         self.temperature
     }
 
-    /// A differentiable sample of the logit `x = (ℓ + L)/τ` of `y`.
+    /// The temperature as the computation uses it (clamped into the `f32` range).
+    fn tau(&self) -> f64 {
+        internal::f32_temperature(self.temperature)
+    }
+
+    /// A differentiable sample of the logit `x = (ℓ + L)/τ` of `y`, clamped to `±f32::MAX`.
     pub fn rsample_logit(&self, noise: &mut NoiseSource) -> Tensor<D> {
-        (self.logits.clone() + self.draw_noise(noise)).div_scalar(self.temperature)
+        (self.logits.clone() + self.draw_noise(noise))
+            .div_scalar(self.tau())
+            .clamp(f32::MIN, f32::MAX)
     }
 
     /// The log-density of the logit `x` of `y`: logistic with location `ℓ/τ`, scale `1/τ`,
-    /// `ln τ − z − 2·softplus(−z)` with `z = τx − ℓ`.
+    /// `ln τ − |z| − 2·softplus(−|z|)` with `z = τx − ℓ`.
     ///
     /// # Errors
     ///
     /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) if `x` does not broadcast to the
     /// batch.
     pub fn log_prob_logit(&self, x: &Tensor<D>) -> Result<Tensor<D>> {
-        let shape = params::value_shape(
+        let shape = internal::value_shape(
             "RelaxedBernoulli::log_prob_logit",
             x.dims(),
             self.logits.dims(),
         )?;
-        let z = x.clone() * self.temperature - self.logits.clone();
-        Ok((z.clone().neg() - softplus(z.neg()) * 2.0)
-            .add_scalar(self.temperature.ln())
-            .expand(shape))
+        let z = (x.clone() * self.tau() - self.logits.clone()).abs();
+        Ok(logistic_core(z).add_scalar(self.tau().ln()).expand(shape))
     }
+}
+
+/// `−z − 2·softplus(−z)` for `z = |·| ≥ 0`: the standard logistic log-density without its
+/// scale, finite for every finite `z`.
+fn logistic_core<const D: usize>(z: Tensor<D>) -> Tensor<D> {
+    z.clone().neg() - softplus(z.neg()) * 2.0
 }
 
 impl<const D: usize> Distribution<D> for RelaxedBernoulli<D> {
@@ -113,14 +139,6 @@ impl<const D: usize> Distribution<D> for RelaxedBernoulli<D> {
 
     fn value_shape(&self) -> [usize; D] {
         self.logits.dims()
-    }
-
-    fn batch_shape(&self) -> Vec<usize> {
-        self.logits.dims().to_vec()
-    }
-
-    fn event_shape(&self) -> Vec<usize> {
-        Vec::new()
     }
 
     fn device(&self) -> Device {
@@ -132,14 +150,18 @@ impl<const D: usize> Distribution<D> for RelaxedBernoulli<D> {
     }
 
     /// The binary Concrete log-density; `y` and `1 − y` are clamped at 1e-30 before their
-    /// logarithms.
+    /// logarithms; `−∞` outside `[0, 1]`.
     fn log_prob(&self, value: &Tensor<D>) -> Result<Tensor<D>> {
-        let shape = params::value_shape(
+        let shape = internal::value_shape(
             "RelaxedBernoulli::log_prob",
             value.dims(),
             self.logits.dims(),
         )?;
-        let tau = self.temperature;
+        let tau = self.tau();
+        let outside = value
+            .clone()
+            .lower_elem(0.0)
+            .bool_or(value.clone().greater_elem(1.0));
         let log_y = value.clone().clamp_min(LOG_FLOOR).log();
         let log_1my = value
             .clone()
@@ -148,14 +170,16 @@ impl<const D: usize> Distribution<D> for RelaxedBernoulli<D> {
             .clamp_min(LOG_FLOOR)
             .log();
         let x = log_y.clone() - log_1my.clone();
-        let lp = self.logits.clone() - log_y * (tau + 1.0) + log_1my * (tau - 1.0)
-            - softplus(self.logits.clone() - x * tau) * 2.0;
-        Ok(lp.add_scalar(tau.ln()).expand(shape))
+        let z = (x * tau - self.logits.clone()).abs();
+        let lp = (logistic_core(z) - log_y - log_1my).add_scalar(tau.ln());
+        Ok(lp
+            .expand(shape)
+            .mask_fill(outside.expand(shape), f32::NEG_INFINITY))
     }
 
     fn replicate(&self, n: usize) -> Self {
         Self {
-            logits: self.logits.clone().repeat_dim(0, n),
+            logits: internal::replicate(&self.logits, n, self.logits.dims()[0]),
             temperature: self.temperature,
         }
     }
@@ -164,8 +188,8 @@ impl<const D: usize> Distribution<D> for RelaxedBernoulli<D> {
 impl<const D: usize> Reparameterized<D> for RelaxedBernoulli<D> {
     const NOISE: StandardNoise = StandardNoise::Logistic;
 
-    /// `σ((ℓ + L)/τ)`.
+    /// `σ((ℓ + L)/τ)`, saturating to 0 or 1 where the argument leaves `f32`.
     fn transform_noise(&self, eps: Tensor<D>) -> Tensor<D> {
-        sigmoid((self.logits.clone() + eps).div_scalar(self.temperature))
+        sigmoid((self.logits.clone() + eps).div_scalar(self.tau()))
     }
 }

@@ -2,20 +2,31 @@
 
 use burn::prelude::*;
 
-use super::params;
+use super::internal;
 use super::{Distribution, Entropy, Mean, Reparameterized};
 use crate::error::Result;
 use crate::kl::KlDivergence;
 use crate::rng::{NoiseSource, StandardNoise};
+use crate::special::log_ratio;
 
-/// The uniform distribution on `[low, high)`, one per element of the batch.
+/// The uniform distribution on `[low, high]`, one per element of the batch.
 ///
-/// Density: `p(x) = 1/(high − low)` on `[low, high)`, 0 elsewhere.
+/// Density: `p(x) = 1/(high − low)` on `[low, high]`, 0 elsewhere (the closed interval, so
+/// that every `f32` sample, which rounding can put on `high`, is inside).
 ///
 /// Reparameterization: `x = low + (high − low)·u` with `u ~ U(0, 1)`, so `∂x/∂low = 1 − u`
 /// and `∂x/∂high = u`.
 ///
 /// Entropy: `ln(high − low)`. Mean `(low + high)/2`.
+///
+/// Valid range (checked by [`new`](Self::new)): finite bounds with `low < high` and a width
+/// `high − low` that is finite and at least `f32::MIN_POSITIVE`. Within it samples lie in
+/// `[low, high]` and the log-density `−ln(high − low)` is finite.
+///
+/// # Shapes
+///
+/// `low` and `high` of rank `D`, broadcasting to the value shape; samples, `log_prob`,
+/// `entropy` and `mean` of the value shape (element-wise).
 ///
 /// # Examples
 ///
@@ -37,18 +48,31 @@ pub struct Uniform<const D: usize> {
 }
 
 impl<const D: usize> Uniform<D> {
-    /// The uniform distribution on `[low, high)`.
+    /// The uniform distribution on `[low, high]`.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for a non-finite bound or
-    /// `low >= high` (a device sync per check); [`Error::ShapeMismatch`](crate::Error::ShapeMismatch)
-    /// when the shapes do not broadcast.
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for a non-finite bound,
+    /// `low >= high`, or a width `high − low` that overflows or is below `f32::MIN_POSITIVE`
+    /// (a device sync per check); [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when
+    /// the shapes do not broadcast.
     pub fn new(low: Tensor<D>, high: Tensor<D>) -> Result<Self> {
         let out = Self::new_unchecked(low, high)?;
-        params::finite(Self::NAME, "low", &out.low)?;
-        params::finite(Self::NAME, "high", &out.high)?;
-        params::ordered(Self::NAME, &out.low, &out.high)?;
+        internal::finite(Self::NAME, "low", &out.low)?;
+        internal::finite(Self::NAME, "high", &out.high)?;
+        internal::reject_if(
+            Self::NAME,
+            "low",
+            out.low.clone().greater_equal(out.high.clone()),
+            "strictly below `high`",
+        )?;
+        internal::in_range(
+            Self::NAME,
+            "high",
+            &out.width(),
+            (f32::MIN_POSITIVE, f32::MAX),
+            "such that high − low is finite and at least f32::MIN_POSITIVE",
+        )?;
         Ok(out)
     }
 
@@ -58,7 +82,7 @@ impl<const D: usize> Uniform<D> {
     ///
     /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when the shapes do not broadcast.
     pub fn new_unchecked(low: Tensor<D>, high: Tensor<D>) -> Result<Self> {
-        let shape = params::broadcast(Self::NAME, &[low.dims(), high.dims()])?;
+        let shape = internal::broadcast(Self::NAME, &[low.dims(), high.dims()])?;
         Ok(Self { low, high, shape })
     }
 
@@ -85,14 +109,6 @@ impl<const D: usize> Distribution<D> for Uniform<D> {
         self.shape
     }
 
-    fn batch_shape(&self) -> Vec<usize> {
-        self.shape.to_vec()
-    }
-
-    fn event_shape(&self) -> Vec<usize> {
-        Vec::new()
-    }
-
     fn device(&self) -> Device {
         self.low.device()
     }
@@ -101,22 +117,22 @@ impl<const D: usize> Distribution<D> for Uniform<D> {
         self.rsample(noise).detach()
     }
 
-    /// `−ln(high − low)` on `[low, high)`, −∞ elsewhere.
+    /// `−ln(high − low)` on `[low, high]`, −∞ elsewhere.
     fn log_prob(&self, value: &Tensor<D>) -> Result<Tensor<D>> {
-        let shape = params::value_shape("Uniform::log_prob", value.dims(), self.shape)?;
+        let shape = internal::value_shape("Uniform::log_prob", value.dims(), self.shape)?;
         let outside = value
             .clone()
             .lower(self.low.clone())
-            .bool_or(value.clone().greater_equal(self.high.clone()));
+            .bool_or(value.clone().greater(self.high.clone()));
         let lp = self.width().log().neg().expand(shape);
         Ok(lp.mask_fill(outside.expand(shape), f32::NEG_INFINITY))
     }
 
     fn replicate(&self, n: usize) -> Self {
         Self {
-            low: params::replicate(&self.low, n),
-            high: params::replicate(&self.high, n),
-            shape: params::replicated_shape(self.shape, n),
+            low: internal::replicate(&self.low, n, self.shape[0]),
+            high: internal::replicate(&self.high, n, self.shape[0]),
+            shape: internal::replicated_shape(self.shape, n),
         }
     }
 }
@@ -129,11 +145,9 @@ impl<const D: usize> Entropy<D> for Uniform<D> {
 }
 
 impl<const D: usize> Mean<D> for Uniform<D> {
-    /// `(low + high)/2`.
+    /// `low/2 + high/2` (the same bits as `(low + high)/2`, without overflow).
     fn mean(&self) -> Tensor<D> {
-        (self.low.clone() + self.high.clone())
-            .mul_scalar(0.5)
-            .expand(self.shape)
+        (self.low.clone().mul_scalar(0.5) + self.high.clone().mul_scalar(0.5)).expand(self.shape)
     }
 }
 
@@ -142,16 +156,18 @@ impl<const D: usize> Reparameterized<D> for Uniform<D> {
 
     /// `low + (high − low)·u`.
     fn transform_noise(&self, eps: Tensor<D>) -> Tensor<D> {
-        self.low.clone() + self.width() * eps
+        // rounding can carry low + w·u up past `high` by an ulp where w is a few ulp of high
+        (self.low.clone() + self.width() * eps).min_pair(self.high.clone().expand(self.shape))
     }
 }
 
-/// `KL(U(a₁, b₁) ‖ U(a₂, b₂)) = ln((b₂ − a₂)/(b₁ − a₁))` when `[a₁, b₁) ⊆ [a₂, b₂)`, +∞
-/// otherwise.
+/// `KL(U(a₁, b₁) ‖ U(a₂, b₂)) = ln((b₂ − a₂)/(b₁ − a₁))` when `[a₁, b₁] ⊆ [a₂, b₂]`, +∞
+/// otherwise. The log-ratio of the widths is taken directly (finite for every pair of valid
+/// widths, accurate for nearly equal ones).
 impl<const D: usize> KlDivergence<D, Uniform<D>> for Uniform<D> {
     fn kl_divergence(&self, q: &Uniform<D>) -> Result<Tensor<D>> {
-        let shape = params::broadcast("kl_divergence(Uniform, Uniform)", &[self.shape, q.shape])?;
-        let kl = (q.width().log() - self.width().log()).expand(shape);
+        let shape = internal::broadcast("kl_divergence(Uniform, Uniform)", &[self.shape, q.shape])?;
+        let kl = log_ratio(q.width(), self.width()).expand(shape);
         let outside = self
             .low
             .clone()
