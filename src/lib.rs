@@ -52,6 +52,12 @@
 //! - [`testing`]: exact gradients, unbiasedness z-tests, variance measurement, chi-square and
 //!   quadrature helpers.
 //!
+//! A complete training loop with Burn's optimizer over an mcgrad surrogate (a Gaussian
+//! encoder with the pathwise estimator, a categorical policy with the score function) is in
+//! `docs/TRAINING.md`; in short, each step builds the distribution from the model's output,
+//! turns the objective into a surrogate, and hands Burn the gradients:
+//! `model = optim.step(lr, model, GradientsParams::from_grads(loss.backward(), &model))`.
+//!
 //! Devices: library code takes its device from the tensors it is given and never calls
 //! `Device::default()`; enable autodiff (`device.autodiff()`) where gradients are needed.
 #![warn(missing_docs)]
@@ -68,10 +74,21 @@ pub mod testing;
 
 pub use error::{Error, Result};
 
-/// The README's code blocks, compiled and run as doctests.
+/// The code blocks of the README and of every page in docs/, compiled and run as doctests
+/// (blocks marked `text` or `sh` are not Rust and are skipped).
 #[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-struct ReadmeDoctests;
+mod doc_pages {
+    #[doc = include_str!("../README.md")]
+    struct Readme;
+    #[doc = include_str!("../docs/TRAINING.md")]
+    struct Training;
+    #[doc = include_str!("../docs/EXAMPLES.md")]
+    struct Examples;
+    #[doc = include_str!("../docs/RESULTS.md")]
+    struct Results;
+    #[doc = include_str!("../docs/BENCHMARKS.md")]
+    struct Benchmarks;
+}
 
 /// The traits and types most programs use: `use mcgrad::prelude::*;`.
 pub mod prelude {

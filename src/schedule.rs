@@ -8,6 +8,29 @@
 use crate::error::{Error, Result};
 
 /// A temperature as a function of the training step.
+///
+/// # Examples
+///
+/// A schedule of one's own, next to the provided ones:
+///
+/// ```
+/// use mcgrad::schedule::{ExponentialAnnealing, TemperatureSchedule};
+///
+/// /// Halve τ every 1000 steps, down to 0.1.
+/// struct Halving;
+/// impl TemperatureSchedule for Halving {
+///     fn temperature(&self, step: u64) -> f64 {
+///         (0.5f64.powi((step / 1000) as i32)).max(0.1)
+///     }
+/// }
+/// let schedules: Vec<Box<dyn TemperatureSchedule>> =
+///     vec![Box::new(Halving), Box::new(ExponentialAnnealing::new(1.0, 1e-3, 0.1)?)];
+/// for s in &schedules {
+///     assert_eq!(s.temperature(0), 1.0);
+///     assert_eq!(s.temperature(1_000_000), 0.1);
+/// }
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
 pub trait TemperatureSchedule {
     /// τ at step `step` (counted from 0).
     fn temperature(&self, step: u64) -> f64;

@@ -16,6 +16,12 @@ use crate::error::Result;
 /// `f` receives all `count·B` support rows at once (sample-major, as the estimators' samples)
 /// and returns one cost per row.
 ///
+/// # Shapes
+///
+/// For a family with `B` rows and `count` points per row: `f` receives `count·B` rows of the
+/// family's values (point `j` of row `b` at row `j·B + b`) and returns `[count·B]`; the result
+/// is `[B]`.
+///
 /// # Errors
 ///
 /// [`Error::SupportTooLarge`](crate::Error::SupportTooLarge) for a support beyond the limit;
@@ -36,6 +42,13 @@ use crate::error::Result;
 /// assert!((e - 0.2275).abs() < 1e-6);
 /// # Ok::<(), mcgrad::Error>(())
 /// ```
+///
+/// # References
+///
+/// Mohamed et al., *Monte Carlo Gradient Estimation in Machine Learning*, JMLR 2020, §2
+/// (expectations and their gradients); Kool, van Hoof & Welling, *Estimating Gradients for
+/// Discrete Random Variables by Sampling without Replacement*, ICLR 2020, §2 (exact
+/// enumeration as the zero-variance limit).
 pub fn exact_expectation<const D: usize, P, F>(dist: &P, f: F) -> Result<Tensor<1>>
 where
     P: EnumerableSupport<D>,

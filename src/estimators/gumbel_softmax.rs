@@ -4,8 +4,9 @@ use burn::prelude::*;
 
 use super::straight_through::straight_through;
 use super::{Estimate, Estimator, through_draws};
-use crate::distributions::categorical::one_hot;
-use crate::distributions::{Relaxable, RelaxedOneHotCategorical, Reparameterized, params};
+use crate::distributions::internal;
+use crate::distributions::one_hot;
+use crate::distributions::{Relaxable, RelaxedOneHotCategorical, Reparameterized};
 use crate::error::Result;
 use crate::rng::NoiseSource;
 
@@ -25,23 +26,48 @@ use crate::rng::NoiseSource;
 /// - Requirements: a [`Relaxable`] family; `f` defined and differentiable on the relaxed
 ///   values (the simplex or (0, 1)), not only at the vertices.
 ///
+/// # Shapes
+///
+/// As every estimator: `f` receives the relaxed (or straight-through) one-hot draws, `n·B`
+/// rows of the family's float encoding (`[n·B, ..., K]` for the categorical families, the
+/// value shape for a Bernoulli), and returns `[n·B]`; the surrogate is `[B]`.
+///
 /// # Examples
+///
+/// The estimator is biased, and the testing kit shows it: for `f(x) = w·x` on three classes,
+/// the exact gradient comes from enumerating the classes, and 20 000 single-draw estimates at
+/// τ = 1 fail the unbiasedness z-test; at τ = 0.1 the bias is far smaller.
 ///
 /// ```
 /// use burn::prelude::*;
-/// use mcgrad::NoiseSource;
 /// use mcgrad::distributions::OneHotCategorical;
-/// use mcgrad::estimators::{Estimator, GumbelSoftmax};
+/// use mcgrad::estimators::{Estimator, GumbelSoftmax, exact_expectation};
+/// use mcgrad::testing::{GradientCheck, exact_gradient};
 ///
-/// let device = Device::flex().autodiff();
-/// let logits = Tensor::<2>::from_floats([[1.0, 0.0, -1.0]], &device).require_grad();
-/// let q = OneHotCategorical::from_logits(logits.clone())?;
-/// let w = Tensor::<2>::from_floats([[1.0], [2.0], [3.0]], &device);
-/// let est = GumbelSoftmax::new(0.5)?.estimate(&q, 8, &mut NoiseSource::seed_from_u64(0), |y| {
-///     y.matmul(w).reshape([8])
+/// let device = Device::flex();
+/// let theta = [1.0, 0.0, -1.0];
+/// let w = Tensor::<2>::from_floats([[1.0], [2.0], [3.0]], &device.clone().autodiff());
+/// let cost = |y: Tensor<2>| {
+///     let [rows, _] = y.dims();
+///     y.matmul(w.clone()).reshape([rows])
+/// };
+/// // ∇θ E[w·x] by enumeration: p_j (w_j − p·w)
+/// let exact = exact_gradient(&device, &theta, |t| {
+///     exact_expectation(&OneHotCategorical::from_logits_unchecked(t)?, cost)
 /// })?;
-/// let g = logits.grad(&est.loss().backward()).unwrap();
-/// assert_eq!(g.dims(), [1, 3]);
+/// let estimates = |tau: f64| {
+///     GradientCheck::new(20_000).seed(1).run(&device, &theta, |t, noise| {
+///         let q = OneHotCategorical::from_logits_unchecked(t)?;
+///         Ok(GumbelSoftmax::new(tau)?.estimate(&q, 1, noise, cost)?.surrogate)
+///     })
+/// };
+/// let warm = estimates(1.0)?.unbiasedness(&exact, 1e-6)?;
+/// assert!(!warm.passed(), "the bias at τ = 1 is flagged:\n{warm}");
+/// let cold = estimates(0.1)?.unbiasedness(&exact, 1e-6)?;
+/// let bias = |r: &mcgrad::testing::UnbiasednessReport| {
+///     r.parameters.iter().map(|p| (p.mean - p.exact).abs()).fold(0.0, f64::max)
+/// };
+/// assert!(bias(&cold) < bias(&warm) / 2.0, "{cold}");
 /// # Ok::<(), mcgrad::Error>(())
 /// ```
 ///
@@ -63,7 +89,7 @@ impl GumbelSoftmax {
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for a temperature that is
     /// not finite and positive.
     pub fn new(temperature: f64) -> Result<Self> {
-        params::temperature("GumbelSoftmax", temperature)?;
+        internal::temperature("GumbelSoftmax", temperature)?;
         Ok(Self {
             temperature,
             hard: false,
@@ -128,6 +154,14 @@ impl<const D: usize, P: Relaxable<D>> Estimator<D, P> for GumbelSoftmax {
 /// with `hard` its one-hot rounding with the relaxed gradient. PyTorch's
 /// `F.gumbel_softmax(logits, tau, hard)`, with the noise passed in.
 ///
+/// Raw logits of any finite magnitude and any finite τ > 0 are fine: the sample is shift
+/// invariant in the logits and computed so (see [`RelaxedOneHotCategorical`]), so it is never
+/// NaN, nor is its gradient, where `(ℓ + g)/τ` would leave `f32`.
+///
+/// # Shapes
+///
+/// Logits `[..., K]` → a sample `[..., K]`.
+///
 /// # Errors
 ///
 /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for a bad temperature,
@@ -146,6 +180,10 @@ impl<const D: usize, P: Relaxable<D>> Estimator<D, P> for GumbelSoftmax {
 /// // exactly one-hot along the last axis
 /// let sums = y.sum_dim(2).try_into_vec_as::<f32>().unwrap();
 /// assert!(sums.iter().all(|&s| s == 1.0));
+/// // logits far beyond f32 once divided by τ: a one-hot sample, not NaN
+/// let huge = Tensor::<2>::from_floats([[1e30, -1e30, 0.0]], &device);
+/// let y = gumbel_softmax(huge, 1e-20, false, &mut NoiseSource::seed_from_u64(0))?;
+/// assert_eq!(y.try_into_vec_as::<f32>().unwrap(), vec![1.0, 0.0, 0.0]);
 /// # Ok::<(), mcgrad::Error>(())
 /// ```
 pub fn gumbel_softmax<const D: usize>(
@@ -154,7 +192,7 @@ pub fn gumbel_softmax<const D: usize>(
     hard: bool,
     noise: &mut NoiseSource,
 ) -> Result<Tensor<D>> {
-    // the relaxation is invariant to a shift of the logits: no normalization needed
+    // the relaxation is invariant to a shift of the logits, and computes so where it matters
     let k = logits.dims()[D - 1];
     let soft = RelaxedOneHotCategorical::new_unchecked(logits, temperature)?.rsample(noise);
     Ok(if hard {

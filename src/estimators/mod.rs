@@ -35,6 +35,33 @@ pub use score_function::ScoreFunction;
 pub use straight_through::{StraightThrough, straight_through};
 
 /// The output of an estimator.
+///
+/// # Shapes
+///
+/// For `n` draws per element of a batch of `B`: `surrogate` `[B]`, `costs` `[n, B]`,
+/// `samples` of `n·B` rows, sample-major.
+///
+/// # Examples
+///
+/// ```
+/// use burn::prelude::*;
+/// use mcgrad::NoiseSource;
+/// use mcgrad::distributions::{Bernoulli, sum_per_row};
+/// use mcgrad::estimators::{Estimator, ScoreFunction};
+///
+/// let device = Device::flex().autodiff();
+/// let b = Bernoulli::from_logits(Tensor::<2>::zeros([2, 3], &device))?; // B = 2 rows of 3
+/// let est = ScoreFunction::default().estimate(&b, 4, &mut NoiseSource::seed_from_u64(0), |x| {
+///     sum_per_row(x) // the number of ones per row
+/// })?;
+/// assert_eq!(est.surrogate.dims(), [2]);
+/// assert_eq!(est.costs.dims(), [4, 2]);
+/// assert_eq!(est.samples.dims(), [8, 3]);
+/// // the surrogate's value is the mean cost of the 4 draws of each row
+/// let mean = est.costs.clone().mean_dim(0).reshape([2]);
+/// assert_eq!(est.surrogate.clone().into_data(), mean.into_data());
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Estimate<S> {
     /// The surrogate loss per batch element, `[B]`: its value is the mean cost of the `n`
@@ -54,6 +81,37 @@ impl<S> Estimate<S> {
 }
 
 /// A Monte Carlo gradient estimator for expectations under distributions of type `P`.
+///
+/// # Shapes
+///
+/// See [the module documentation](self#shapes): `f` receives `n·B` rows and returns `[n·B]`;
+/// the [`Estimate`] holds the surrogate `[B]`.
+///
+/// # Examples
+///
+/// Code generic over the estimator: the same function runs the pathwise and the
+/// score-function estimators, and both estimate `∂/∂μ E[z²] = 2μ`.
+///
+/// ```
+/// use burn::prelude::*;
+/// use mcgrad::NoiseSource;
+/// use mcgrad::distributions::Normal;
+/// use mcgrad::estimators::{Estimator, Pathwise, ScoreFunction, baselines::LeaveOneOut};
+///
+/// fn gradient<E: Estimator<2, Normal<2>>>(mut estimator: E) -> mcgrad::Result<f32> {
+///     let device = Device::flex().autodiff();
+///     let mu = Tensor::<2>::from_floats([[1.5]], &device).require_grad();
+///     let q = Normal::new(mu.clone(), Tensor::<2>::ones([1, 1], &device))?;
+///     let n = 50_000;
+///     let est = estimator.estimate(&q, n, &mut NoiseSource::seed_from_u64(3), |z| {
+///         z.square().reshape([n])
+///     })?;
+///     Ok(mu.grad(&est.loss().backward()).unwrap().into_scalar())
+/// }
+/// assert!((gradient(Pathwise)? - 3.0).abs() < 0.05);
+/// assert!((gradient(ScoreFunction::new(LeaveOneOut))? - 3.0).abs() < 0.15);
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
 pub trait Estimator<const D: usize, P: Distribution<D>> {
     /// What the cost function receives: a pathwise sample, a discrete sample, a relaxed
     /// sample, depending on the estimator.
@@ -90,7 +148,7 @@ where
     P: Distribution<D>,
     F: FnOnce(Tensor<D>) -> Tensor<1>,
 {
-    crate::distributions::params::samples(n)?;
+    crate::distributions::internal::samples(n)?;
     let draws = dist.replicate(n);
     let y = draw(&draws)?;
     let costs = f(y.clone());

@@ -23,6 +23,12 @@ use crate::rng::NoiseSource;
 /// - Requirements: a [`Reparameterized`] distribution (a Categorical does not compile) and a
 ///   differentiable `f`.
 ///
+/// # Shapes
+///
+/// For a family with value shape `[B, ...]` and `n` draws: `f` receives `[n·B, ...]`
+/// (sample-major: row `i·B + b` is draw `i` of element `b`) and returns `[n·B]`; the
+/// surrogate is `[B]`.
+///
 /// # Examples
 ///
 /// ```

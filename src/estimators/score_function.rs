@@ -2,8 +2,9 @@
 
 use super::baselines::{Baseline, NoBaseline};
 use super::{Estimate, Estimator, by_draw, check_costs, mean_over_draws};
+use crate::distributions::Distribution;
+use crate::distributions::internal;
 use crate::distributions::sum_per_row;
-use crate::distributions::{Distribution, params};
 use crate::error::Result;
 use crate::rng::NoiseSource;
 use burn::prelude::*;
@@ -31,6 +32,12 @@ use burn::prelude::*;
 ///   [`LearnedBaseline`](super::baselines::LearnedBaseline).
 /// - Requirements: `log_prob` differentiable in θ; works with every [`Distribution`], discrete
 ///   or continuous.
+///
+/// # Shapes
+///
+/// `f` receives the family's samples for `n` draws per element, `n·B` rows sample-major (class
+/// indices `[n·B, ..., 1]` for a Categorical, `[n·B, ...]` otherwise) and returns `[n·B]`; the
+/// surrogate is `[B]`, the costs `[n, B]`. The baseline sees the costs `[n, B]`.
 ///
 /// # Examples
 ///
@@ -89,7 +96,7 @@ impl<const D: usize, P: Distribution<D>, B: Baseline> Estimator<D, P> for ScoreF
     where
         F: FnOnce(P::Value) -> Tensor<1>,
     {
-        params::samples(n)?;
+        internal::samples(n)?;
         let draws = dist.replicate(n);
         let z = draws.sample(noise);
         let log_p = sum_per_row(draws.log_prob(&z)?);

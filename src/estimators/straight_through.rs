@@ -54,6 +54,12 @@ pub fn straight_through<const D: usize>(hard: Tensor<D>, soft: Tensor<D>) -> Ten
 /// - Variance: low.
 /// - Requirements: a [`Relaxable`] discrete family; `f` differentiable in its (float) input.
 ///
+/// # Shapes
+///
+/// `f` receives the hard draws in the family's float encoding, `n·B` rows sample-major
+/// (`[n·B, ..., K]` one-hot for the categorical families, 0/1 of the value shape for a
+/// Bernoulli), and returns `[n·B]`; the surrogate is `[B]`.
+///
 /// # Examples
 ///
 /// ```
@@ -72,6 +78,13 @@ pub fn straight_through<const D: usize>(hard: Tensor<D>, soft: Tensor<D>) -> Ten
 /// assert!(logits.grad(&est.loss().backward()).is_some());
 /// # Ok::<(), mcgrad::Error>(())
 /// ```
+///
+/// # References
+///
+/// Bengio, Léonard & Courville, *Estimating or Propagating Gradients Through Stochastic
+/// Neurons for Conditional Computation*, 2013, §3 (the straight-through estimator); Yin et al.,
+/// *Understanding Straight-Through Estimator in Training Activation Quantized Neural Nets*,
+/// ICLR 2019 (its bias).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StraightThrough;
 

@@ -28,6 +28,42 @@ pub use moving_average::MovingAverage;
 pub use none::NoBaseline;
 
 /// A baseline for the score-function estimator.
+///
+/// # Shapes
+///
+/// `values` maps the detached costs `[n, B]` (draw-major) to baselines `[n, B]`;
+/// `training_loss` returns `[B]`.
+///
+/// # Examples
+///
+/// A baseline of one's own: a constant guess of the cost. It keeps the estimator unbiased
+/// (it does not depend on the draws) and is plugged in like the provided ones.
+///
+/// ```
+/// use burn::prelude::*;
+/// use mcgrad::NoiseSource;
+/// use mcgrad::distributions::Bernoulli;
+/// use mcgrad::estimators::{Estimator, ScoreFunction, baselines::Baseline};
+///
+/// struct Constant(f32);
+/// impl Baseline for Constant {
+///     fn values(&mut self, costs: &Tensor<2>) -> mcgrad::Result<Tensor<2>> {
+///         Ok(costs.zeros_like().add_scalar(self.0))
+///     }
+/// }
+///
+/// let device = Device::flex().autodiff();
+/// let logits = Tensor::<2>::zeros([1, 1], &device).require_grad();
+/// let b = Bernoulli::from_logits(logits.clone())?;
+/// let n = 20_000;
+/// let est = ScoreFunction::new(Constant(0.5)).estimate(&b, n, &mut NoiseSource::seed_from_u64(1), |x| {
+///     x.reshape([n])
+/// })?;
+/// // ∂/∂ℓ E[x] = σ'(0) = 1/4; with the baseline at the mean cost the estimate is exact here
+/// let g: f32 = logits.grad(&est.loss().backward()).unwrap().into_scalar();
+/// assert!((g - 0.25).abs() < 1e-4, "{g}");
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
 pub trait Baseline {
     /// The baseline of every draw, `[n, B]`, from the detached costs `[n, B]` (draw-major).
     /// Entry `(i, e)` must not depend on `costs[i, e]`.

@@ -15,8 +15,16 @@ use crate::error::{Error, Result};
 /// ```
 /// use mcgrad::estimators::{ScoreFunction, baselines::MovingAverage};
 /// let estimator = ScoreFunction::new(MovingAverage::new(0.9)?);
+/// assert!(MovingAverage::new(1.0).is_err());
 /// # Ok::<(), mcgrad::Error>(())
 /// ```
+///
+/// # References
+///
+/// Williams, *Simple Statistical Gradient-Following Algorithms for Connectionist
+/// Reinforcement Learning*, Machine Learning 1992, §4 (reinforcement baselines); Mnih &
+/// Gregor, *Neural Variational Inference and Learning in Belief Networks*, ICML 2014, §3.2
+/// (a running average of the learning signal).
 #[derive(Debug, Clone)]
 pub struct MovingAverage {
     decay: f64,
@@ -28,13 +36,10 @@ impl MovingAverage {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidArgument`] for β outside `[0, 1)`.
+    /// [`Error::InvalidParameter`] for β outside `[0, 1)` (NaN included).
     pub fn new(decay: f64) -> Result<Self> {
         if !(0.0..1.0).contains(&decay) {
-            return Err(Error::argument(
-                "decay",
-                format!("{decay} is not in [0, 1)"),
-            ));
+            return Err(Error::invalid("MovingAverage", "decay", "in [0, 1)"));
         }
         Ok(Self { decay, value: None })
     }

@@ -11,6 +11,11 @@ use crate::error::Result;
 /// use mcgrad::estimators::{ScoreFunction, baselines::NoBaseline};
 /// let reinforce = ScoreFunction::new(NoBaseline);
 /// ```
+///
+/// # References
+///
+/// Williams, *Simple Statistical Gradient-Following Algorithms for Connectionist
+/// Reinforcement Learning*, Machine Learning 1992.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoBaseline;
 
