@@ -90,7 +90,7 @@ fn a_surrogate_of_the_wrong_length_is_a_shape_error() {
         .chunk(16)
         .run(&device, &[0.5], |t, _| {
             let [rows, _] = t.dims();
-            Ok(t.reshape([rows]).slice([0..rows - 1]))
+            Ok(t.reshape([rows]).slice(0..rows - 1))
         });
     assert!(matches!(r, Err(Error::ShapeMismatch { .. })), "{r:?}");
 }

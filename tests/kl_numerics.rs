@@ -334,6 +334,12 @@ fn uniform_kl_over_the_whole_range_and_near_equality() {
     }
 }
 
+/// A 2-D case: p's factor, q's factor, p's first mean coordinate, the tolerance.
+type MvnCase = ([f32; 3], [f32; 3], f32, f64);
+
+/// A categorical case: p's logits, q's logits, the tolerance.
+type CategoricalCase = ([f32; 3], [f32; 3], f64);
+
 /// The 2-D reference: `L = [[a, 0], [b, c]]` for p and `[[d, 0], [e, f]]` for q, means
 /// `(m, 0)` and `(0, 0)`.
 fn mvn_reference(l1: [f32; 3], l2: [f32; 3], m: f32) -> f64 {
@@ -352,7 +358,7 @@ fn mvn_reference(l1: [f32; 3], l2: [f32; 3], m: f32) -> f64 {
 #[test]
 fn multivariate_normal_kl_over_the_range_and_near_equality() {
     let device = common::device();
-    let mut cases: Vec<([f32; 3], [f32; 3], f32, f64)> = Vec::new();
+    let mut cases: Vec<MvnCase> = Vec::new();
     // diagonal scales over the whole range (the pair of normals, twice)
     for s1 in SCALES {
         for s2 in SCALES {
@@ -371,7 +377,7 @@ fn multivariate_normal_kl_over_the_range_and_near_equality() {
     }
     let n = cases.len();
     let loc1: Vec<f32> = cases.iter().flat_map(|c| [c.2, 0.0]).collect();
-    let tril = |pick: fn(&([f32; 3], [f32; 3], f32, f64)) -> [f32; 3]| -> Tensor<3> {
+    let tril = |pick: fn(&MvnCase) -> [f32; 3]| -> Tensor<3> {
         let v: Vec<f32> = cases
             .iter()
             .flat_map(|c| {
@@ -445,7 +451,7 @@ fn discrete_reference(lp: &[f64], lq: &[f64]) -> f64 {
 fn categorical_kl_over_extreme_logits_and_near_equality() {
     let device = common::device();
     let big = [0.0f32, 1.0, -20.0, 100.0, -1e4, 1e30, -3e38, 3e38];
-    let mut rows: Vec<([f32; 3], [f32; 3], f64)> = Vec::new();
+    let mut rows: Vec<CategoricalCase> = Vec::new();
     for &a in &big {
         for &b in &big {
             rows.push(([a, 0.0, -a / 2.0], [b, 0.5, 0.0], 2e-5));
@@ -458,7 +464,7 @@ fn categorical_kl_over_extreme_logits_and_near_equality() {
         }
     }
     let n = rows.len();
-    let flat = |pick: fn(&([f32; 3], [f32; 3], f64)) -> [f32; 3]| {
+    let flat = |pick: fn(&CategoricalCase) -> [f32; 3]| {
         let v: Vec<f32> = rows.iter().flat_map(pick).collect();
         Tensor::<1>::from_floats(v.as_slice(), &device).reshape([n, 3])
     };

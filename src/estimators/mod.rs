@@ -47,11 +47,11 @@ pub use straight_through::{StraightThrough, straight_through};
 /// use burn::prelude::*;
 /// use mcgrad::NoiseSource;
 /// use mcgrad::distributions::{Bernoulli, sum_per_row};
-/// use mcgrad::estimators::{Estimator, ScoreFunction};
+/// use mcgrad::estimators::{Estimator, ScoreFunction, baselines::NoBaseline};
 ///
 /// let device = Device::flex().autodiff();
 /// let b = Bernoulli::from_logits(Tensor::<2>::zeros([2, 3], &device))?; // B = 2 rows of 3
-/// let est = ScoreFunction::default().estimate(&b, 4, &mut NoiseSource::seed_from_u64(0), |x| {
+/// let est = ScoreFunction::new(NoBaseline).estimate(&b, 4, &mut NoiseSource::seed_from_u64(0), |x| {
 ///     sum_per_row(x) // the number of ones per row
 /// })?;
 /// assert_eq!(est.surrogate.dims(), [2]);
@@ -98,7 +98,10 @@ impl<S> Estimate<S> {
 /// use mcgrad::distributions::Normal;
 /// use mcgrad::estimators::{Estimator, Pathwise, ScoreFunction, baselines::LeaveOneOut};
 ///
-/// fn gradient<E: Estimator<2, Normal<2>>>(mut estimator: E) -> mcgrad::Result<f32> {
+/// fn gradient<E>(mut estimator: E) -> mcgrad::Result<f32>
+/// where
+///     E: Estimator<2, Normal<2>, Sample = Tensor<2>>,
+/// {
 ///     let device = Device::flex().autodiff();
 ///     let mu = Tensor::<2>::from_floats([[1.5]], &device).require_grad();
 ///     let q = Normal::new(mu.clone(), Tensor::<2>::ones([1, 1], &device))?;
