@@ -4,10 +4,14 @@ use burn::prelude::*;
 use burn::tensor::activation::{self, log_sigmoid};
 
 /// `softplus(x) = ln(1 + eˣ) = −ln σ(−x)`, exact in both tails (it is `x` for large `x` and
-/// `eˣ` for very negative `x`, never `inf − inf`). One fused backend op forward and one
-/// backward (`log_sigmoid`), where Burn's `activation::softplus` is a chain of seven.
+/// `eˣ` for very negative `x`, never `inf − inf`): one fused backend op (`log_sigmoid`), where
+/// Burn's `activation::softplus` is a chain of seven, and `eˣ` itself below −15 (where
+/// `ln(1 + eˣ) = eˣ` to `f32` precision), because only flex's `log_sigmoid` keeps that tail:
+/// Burn's generic one, on ndarray and wgpu, rounds `ln(1 + eˣ)` to 0 there.
 pub(crate) fn softplus<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    log_sigmoid(x.neg()).neg()
+    let tail = x.clone().lower_elem(-15.0);
+    let small = x.clone().clamp_max(-15.0).exp();
+    log_sigmoid(x.neg()).neg().mask_where(tail, small)
 }
 
 /// `softmax(x)` along `dim`: `y_k = exp(x_k) / Σ_j exp(x_j)`.
@@ -47,15 +51,24 @@ pub(crate) fn exp<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 }
 
 /// `ln(1 + x)`, accurate for small `x` on every backend (Burn's `log1p` lowers to `ln(1 + x)`
-/// on wgpu): with `u = 1 + x` rounded, `ln(1 + x) = ln(u)·x/(u − 1)`, and `x` itself where `u`
-/// rounds to 1 (Goldberg, *What every computer scientist should know about floating-point
-/// arithmetic*, 1991, Theorem 4). For `x > −1`.
+/// on wgpu, and a GPU's `ln` is exact only to an absolute 2⁻²¹ near 1): the series
+/// `x − x²/2 + … − x⁶/6` for `|x| < 1e-2` (truncation below `x⁷/7`, plain arithmetic), and
+/// beyond, with `u = 1 + x` rounded, `ln(1 + x) = ln(u)·x/(u − 1)` (Goldberg, *What every
+/// computer scientist should know about floating-point arithmetic*, 1991, Theorem 4). For
+/// `x > −1`.
 pub(crate) fn log1p<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    let small = x.clone().abs().lower_elem(1e-2);
+    let xs = x.clone().clamp(-1e-2, 1e-2);
+    let mut series = xs.clone().mul_scalar(-1.0 / 6.0).add_scalar(1.0 / 5.0);
+    for c in [-1.0 / 4.0, 1.0 / 3.0, -1.0 / 2.0] {
+        series = (series * xs.clone()).add_scalar(c);
+    }
+    let series = ((series * xs.clone()).add_scalar(1.0)) * xs;
     let u = x.clone().add_scalar(1.0);
     let den = u.clone().sub_scalar(1.0);
-    let exact = den.clone().equal_elem(0.0);
-    let v = u.log() * x.clone() / den.mask_fill(exact.clone(), 1.0);
-    v.mask_where(exact, x)
+    let exact = den.clone().equal_elem(0.0).bool_or(small.clone());
+    let v = u.log() * x.clone() / den.mask_fill(exact, 1.0);
+    v.mask_where(small, series)
 }
 
 /// `e^x − 1 − x` by its Taylor series `Σ_{k=2}^{11} x^k/k!` (Horner), for `|x| ≤ 1`: the

@@ -311,8 +311,9 @@ impl<const D: usize> KlDivergence<D, Categorical<D>> for Categorical<D> {
 /// `KL(p ‖ q)` from normalized log-probabilities of one shape, classes on the last axis.
 pub(crate) fn categorical_kl<const D: usize>(lp: Tensor<D>, lq: Tensor<D>) -> Tensor<D> {
     let lp = finite_log(lp);
-    let p = lp.clone().exp();
-    let absent = p.equal_elem(0.0);
+    // p_k = 0 exactly below the smallest subnormal (whatever a device does with subnormals:
+    // the products with p go through exp_times and do not need p itself)
+    let absent = lp.clone().lower_elem(-104.0);
     // the direct sum; p = 0 contributes nothing, whatever q
     let direct = exp_times(
         lp.clone(),

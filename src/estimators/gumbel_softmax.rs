@@ -186,6 +186,12 @@ impl<const D: usize, P: Relaxable<D>> Estimator<D, P> for GumbelSoftmax {
 /// assert_eq!(y.try_into_vec_as::<f32>().unwrap(), vec![1.0, 0.0, 0.0]);
 /// # Ok::<(), mcgrad::Error>(())
 /// ```
+///
+/// # References
+///
+/// Jang, Gu & Poole, *Categorical Reparameterization with Gumbel-Softmax*, ICLR 2017, §2
+/// (and §2.2 for the straight-through variant); PyTorch's `torch.nn.functional.gumbel_softmax`
+/// for the interface.
 pub fn gumbel_softmax<const D: usize>(
     logits: Tensor<D>,
     temperature: f64,
