@@ -48,10 +48,10 @@ fn tempering(temperature: f64) -> f64 {
 ///
 /// Valid range: logits as [`Categorical::from_logits`] accepts them, raw (unnormalized) or
 /// not, any finite spread; any finite `τ > 0`. The relaxation is shift invariant, and the code
-/// makes that true numerically: raw logits are shifted by their row's maximum before the
-/// noise and the temperature, and what underflows towards `−∞` is clamped to `f32::MIN`
-/// (`exp` of it is 0 either way), so samples, log-densities and gradients are never NaN, at
-/// any temperature. Temperatures are used in `f32`, clamped into `[1e-36, f32::MAX]` (below
+/// makes that true numerically: below τ = 1 raw logits are shifted by their row's maximum
+/// before the noise and the temperature, and what underflows towards `−∞` is clamped to
+/// `f32::MIN` (`exp` of it is 0 either way), so samples, log-densities and gradients are never
+/// NaN, at any temperature. Temperatures are used in `f32`, clamped into `[1e-36, f32::MAX]` (below
 /// 1e-36 the sample is the Gumbel-max one-hot vector to `f32` precision).
 ///
 /// No closed-form entropy or mean: neither [`Entropy`](super::Entropy) nor
@@ -146,23 +146,25 @@ impl<const D: usize> RelaxedOneHotCategorical<D> {
     /// The tempered, perturbed logits `(ℓ + g)/τ`, finite in every case, for a softmax or a
     /// log-softmax along the last axis (which are invariant to a shift of each row).
     ///
-    /// Raw logits are first shifted by their row's maximum (taken off the graph), so that
-    /// `ℓ + g ≤ 104` (the noise bound), and τ is at least 1e-36, so `(ℓ + g)/τ` never reaches
-    /// `+∞`; the row's largest entry is at least `(−ln K − 3.8)/τ`, finite. What underflows
-    /// towards `−∞` (a class far below the best, an impossible class) is clamped to
-    /// `f32::MIN`, whose `exp` after the softmax's own shift is 0, the exact value to `f32`
-    /// precision. Log-probabilities from a Categorical (the estimators' path) are already
-    /// normalized and are not shifted: for ordinary inputs the result is `(ℓ + g)/τ` bit for
-    /// bit.
+    /// For τ ≥ 1 the plain formula cannot overflow: `|ℓ + g|` rounds to at most `f32::MAX`
+    /// (the noise is at most 104, far below half an ulp of `f32::MAX`). For τ < 1, raw logits
+    /// are first shifted by their row's maximum (taken off the graph), so that `ℓ + g ≤ 104`,
+    /// and τ is at least 1e-36, so `(ℓ + g)/τ` stays below `f32::MAX` and the row's largest
+    /// entry is at least `(−ln K − 3.8)/τ`, finite. Log-probabilities from a Categorical (the
+    /// estimators' path) are normalized already and never shifted. What underflows towards
+    /// `−∞` (a class far below the best, an impossible class) is clamped to `f32::MIN`, whose
+    /// `exp` after the softmax's own shift is 0, the exact value to `f32` precision. So for
+    /// ordinary inputs the result is `(ℓ + g)/τ` bit for bit, at the cost of one clamp (and,
+    /// for raw logits at τ < 1, of the shift).
     fn tempered(&self, g: Tensor<D>) -> Tensor<D> {
         let tau = tempering(self.temperature);
-        let logits = if self.normalized {
+        let logits = if self.normalized || tau >= 1.0 {
             self.logits.clone()
         } else {
             let top = self.logits.clone().detach().max_dim(D - 1);
             self.logits.clone() - top
         };
-        (logits + g).div_scalar(tau).clamp(f32::MIN, f32::MAX)
+        (logits + g).div_scalar(tau).clamp_min(f32::MIN)
     }
 
     /// `ln y` for given Gumbel noise: `log_softmax((ℓ + g)/τ)`, finite for all finite inputs
