@@ -26,7 +26,7 @@
 //! changes the values by less than 1e-9).
 //!
 //! False-failure rate: every unbiasedness or equality check is a z-test at 1e-6 for its
-//! parameter vector (Bonferroni inside); the file runs 22 of them, so correct estimators fail
+//! parameter vector (Bonferroni inside); the file runs 28 of them, so correct estimators fail
 //! it with probability below 3e-5. The variance check at the posterior is a z-test at 1e-6.
 //! Seeds are fixed. Each test asserts that a deliberately wrong variant fails the same check.
 
@@ -34,7 +34,9 @@ mod common;
 
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
-use mcgrad::distributions::{Distribution, Normal, Reparameterized, sum_per_row};
+use mcgrad::distributions::{
+    Distribution, MultivariateNormal, Normal, Reparameterized, sum_per_row,
+};
 use mcgrad::estimators::baselines::LeaveOneOut;
 use mcgrad::estimators::multisample::{
     DetachParameters, ImportanceWeighted, InferenceGradient, MultiSampleEstimator,
@@ -288,8 +290,9 @@ fn dreg_and_standard_iwae_have_equal_means() {
     }
 }
 
-/// The same on a two-dimensional latent (a diagonal Normal proposal `[B, 2]`), which scales
-/// each draw's path across its event: `z ~ N(0, I)`, `x | z ~ N(z, σ²I)`, `x = (1.5, −0.5)`.
+/// The same on a two-dimensional latent, which scales each draw's path across its event:
+/// `z ~ N(0, I)`, `x | z ~ N(z, σ²I)`, `x = (1.5, −0.5)`, with a diagonal Normal proposal
+/// `[B, 2]` and with a full-covariance MultivariateNormal.
 #[test]
 fn dreg_and_standard_agree_on_a_two_dimensional_latent() {
     let theta = [0.1, -0.2, 0.9, 1.3];
@@ -321,12 +324,50 @@ fn dreg_and_standard_agree_on_a_two_dimensional_latent() {
     assert!(report.passed(), "{report}");
     let control = equal_means(&run(InferenceGradient::StickingTheLanding), &standard);
     assert!(!control.passed(), "STL on IWAE_4 passed:\n{control}");
+
+    // a full-covariance proposal: θ = (μ₁, μ₂, L₁₁, L₂₁, L₂₂) of N(μ, LLᵀ)
+    let theta = [0.1, -0.2, 0.9, 0.4, 1.1];
+    let run = |gradient: InferenceGradient| {
+        let iw = ImportanceWeighted::new(4)
+            .unwrap()
+            .with_gradient(gradient)
+            .unwrap();
+        GradientCheck::new(SAMPLES)
+            .seed(22)
+            .run(&device, &theta, |t, noise| {
+                let [n, _] = t.dims();
+                let col = |j: usize| t.clone().slice([0..n, j..j + 1]);
+                let tril = Tensor::cat(vec![col(2), col(2).zeros_like(), col(3), col(4)], 1)
+                    .reshape([n, 2, 2]);
+                let q = MultivariateNormal::new_unchecked(t.clone().slice([0..n, 0..2]), tril)?;
+                Ok(iw.estimate(&q, noise, log_joint2)?.surrogate)
+            })
+            .unwrap()
+    };
+    let standard = run(InferenceGradient::Standard);
+    let report = equal_means(&run(InferenceGradient::Dreg), &standard);
+    assert!(report.passed(), "full covariance\n{report}");
+    let control = equal_means(&run(InferenceGradient::StickingTheLanding), &standard);
+    assert!(
+        !control.passed(),
+        "STL on IWAE_4 passed (full covariance):\n{control}"
+    );
 }
 
 /// Standard IWAE and DReG are unbiased for ∇IWAE₂ by quadrature; STL and DReG with plain
 /// instead of squared weights are flagged.
 #[test]
 fn iwae2_gradient_estimators_against_quadrature() {
+    // two more points: a narrow proposal, and one beyond the posterior mean
+    for theta in [[-0.4, 0.7], [1.2, 0.5]] {
+        let (exact, _) = iwae2_by_quadrature(theta);
+        for gradient in [InferenceGradient::Standard, InferenceGradient::Dreg] {
+            let report = iw_samples(&theta, 2, gradient, 30)
+                .unbiasedness(&exact, RATE)
+                .unwrap();
+            assert!(report.passed(), "{gradient:?} at θ = {theta:?}\n{report}");
+        }
+    }
     let (exact, _) = iwae2_by_quadrature(THETA);
     for (name, samples) in [
         (
