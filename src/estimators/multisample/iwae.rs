@@ -149,58 +149,16 @@ fn per_row<const D: usize>(t: Tensor<1>) -> Tensor<D> {
     t.reshape(shape)
 }
 
-/// `log_joint` for the first, weight-only pass of the doubly reparameterized variants.
-enum WeightPass<'a, G> {
-    /// The tracked `log_joint` again, on detached draws.
-    Tracked,
-    /// A version without autodiff, on draws without autodiff.
-    Untracked(&'a mut G),
-}
-
 impl ImportanceWeighted {
-    /// Like [`estimate`](MultiSampleEstimator::estimate), with a second version of the
-    /// log-joint that runs without autodiff (build it from `model.valid()` and the data's
-    /// `inner()`): the doubly reparameterized variants ([`InferenceGradient::Dreg`],
-    /// [`RwsDreg`](InferenceGradient::RwsDreg), [`DregMixture`](InferenceGradient::DregMixture))
-    /// evaluate it once on the draws (taken off autodiff) to get the normalized weights before
-    /// the differentiated pass, and so record no graph for that pass. The other variants never
-    /// call it. Both functions must compute the same values.
-    ///
-    /// # Errors
-    ///
-    /// As [`estimate`](MultiSampleEstimator::estimate); [`Error::ShapeMismatch`] if
-    /// `untracked_log_joint` does not return one value per draw.
-    pub fn estimate_with_untracked<const D: usize, Q, F, G>(
-        &self,
-        q: &Q,
-        noise: &mut NoiseSource,
-        log_joint: F,
-        mut untracked_log_joint: G,
-    ) -> Result<MultiSampleEstimate<Tensor<D>>>
-    where
-        Q: Reparameterized<D> + DetachParameters<D>,
-        F: FnMut(Tensor<D>) -> Tensor<1>,
-        G: FnMut(Tensor<D>) -> Tensor<1>,
-    {
-        self.run(
-            q,
-            noise,
-            log_joint,
-            WeightPass::Untracked(&mut untracked_log_joint),
-        )
-    }
-
-    fn run<const D: usize, Q, F, G>(
+    fn run<const D: usize, Q, F>(
         &self,
         q: &Q,
         noise: &mut NoiseSource,
         mut log_joint: F,
-        weight_pass: WeightPass<'_, G>,
     ) -> Result<MultiSampleEstimate<Tensor<D>>>
     where
         Q: Reparameterized<D> + DetachParameters<D>,
         F: FnMut(Tensor<D>) -> Tensor<1>,
-        G: FnMut(Tensor<D>) -> Tensor<1>,
     {
         let (k, b) = (self.k, q.rows());
         let draws = q.replicate(k);
@@ -240,20 +198,8 @@ impl ImportanceWeighted {
                     .expect("every other variant has a path factor");
                 let stopped = draws.detach_parameters();
                 let fixed = z.clone().detach();
-                let log_q_fixed = sum_per_row(stopped.log_prob(&fixed)?);
-                let first = match weight_pass {
-                    WeightPass::Tracked => log_p(fixed.clone())? - log_q_fixed,
-                    WeightPass::Untracked(untracked) => {
-                        let lp = untracked(fixed.clone().inner());
-                        check_costs(&lp, rows)?;
-                        let lp = if fixed.is_autodiff() {
-                            lp.autodiff()
-                        } else {
-                            lp
-                        };
-                        lp - log_q_fixed
-                    }
-                };
+                // the weights first, from a pass that carries no gradient to the draws
+                let first = log_p(fixed.clone())? - sum_per_row(stopped.log_prob(&fixed)?);
                 let a = (normalized_weights(by_draw(first)) * c1)
                     .add_scalar(c0)
                     .reshape([rows]);
@@ -284,7 +230,7 @@ where
     where
         F: FnMut(Tensor<D>) -> Tensor<1>,
     {
-        self.run::<D, Q, F, F>(q, noise, log_joint, WeightPass::Tracked)
+        self.run(q, noise, log_joint)
     }
 }
 
