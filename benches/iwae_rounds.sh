@@ -13,10 +13,14 @@ cd "$(dirname "$0")/.."
 OUT="${1:-runs/iwae_rounds}"
 PY="${PEER_PYTHON:-$HOME/.cache/torch-peer/bin/python}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mcgrad-target}"
-cargo bench --features wgpu,ndarray --bench iwae --no-run 2> "$OUT.build.log" || {
-    cat "$OUT.build.log"; exit 1; }
-BIN=$(ls -t "$CARGO_TARGET_DIR"/release/deps/iwae-* | grep -v '\.d$' | head -1)
 mkdir -p "$OUT"
+# IWAE_BENCH_BIN: a bench binary built beforehand (`cargo bench --bench iwae --no-run` prints it)
+if [ -z "${IWAE_BENCH_BIN:-}" ]; then
+    cargo bench --features wgpu,ndarray --bench iwae --no-run 2> "$OUT/build.log" || {
+        cat "$OUT/build.log"; exit 1; }
+    IWAE_BENCH_BIN=$(grep -o '/[^ ]*/deps/iwae-[0-9a-f]*' "$OUT/build.log" | tail -1)
+fi
+BIN="$IWAE_BENCH_BIN"
 for r in 1 2 3; do
   for t in 1 2; do
     "$PY" benches/load_meter.py "$OUT/torch_t${t}_r$r.load" \

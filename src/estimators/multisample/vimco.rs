@@ -236,6 +236,34 @@ mod tests {
         assert!(s.iter().all(|x| x.abs() < 1e-6), "{s:?}");
     }
 
+    /// A rank-3 proposal (30 positions of 10 classes per image, as in the discrete VAE): the
+    /// log-probability of a draw sums over its positions, the surrogate is one per image.
+    #[test]
+    fn rank_three_one_hot_proposals_work() {
+        use crate::distributions::OneHotCategorical;
+        let device = Device::flex().autodiff();
+        let logits = Tensor::<3>::zeros([2, 3, 4], &device).require_grad();
+        let q = OneHotCategorical::from_logits(logits.clone()).unwrap();
+        let est = Vimco::new(3)
+            .unwrap()
+            .estimate(&q, &mut NoiseSource::seed_from_u64(1), |h: Tensor<3>| {
+                assert_eq!(h.dims(), [6, 3, 4]);
+                // ln p(x, h) = h₀ + 2h₁ summed over positions, minus the uniform prior
+                let w = Tensor::<3>::from_floats([[[1.0, 2.0, 0.0, 0.0]]], &h.device());
+                (h * w).sum_dim(2).sum_dim(1).reshape([6]) - 3.0 * 4f32.ln()
+            })
+            .unwrap();
+        assert_eq!(est.surrogate.dims(), [2]);
+        assert_eq!(est.log_weights.dims(), [3, 2]);
+        let g = logits
+            .grad(&est.loss().backward())
+            .unwrap()
+            .try_into_vec_as::<f32>()
+            .unwrap();
+        assert_eq!(g.len(), 24);
+        assert!(g.iter().all(|v| v.is_finite()) && g.iter().any(|v| *v != 0.0));
+    }
+
     #[test]
     fn k_below_two_is_an_error() {
         assert!(matches!(
