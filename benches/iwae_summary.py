@@ -42,8 +42,9 @@ def main():
                 tt = torch.get(case, {}).get("median_ms")
                 oo = ours.get(case)
                 rows.setdefault((t, case), []).append((tt, oo, lt["foreign_cores"], lo["foreign_cores"]))
-                print(f"t={t} round {r} {case:18s} torch {tt if tt is None else round(tt, 2)} ms "
-                      f"(foreign {lt['foreign_cores']:.2f})  mcgrad {oo if oo is None else round(oo, 2)} ms "
+                show = lambda v: "-" if v is None else f"{v:.1f}"
+                print(f"t={t} round {r} {case:18s} torch {show(tt)} ms "
+                      f"(foreign {lt['foreign_cores']:.2f})  mcgrad {show(oo)} ms "
                       f"(foreign {lo['foreign_cores']:.2f})")
     print()
     print("| case | threads | PyTorch ms (median of rounds) | mcgrad ms | PyTorch / mcgrad | foreign cores (torch, ours) |")
@@ -56,7 +57,8 @@ def main():
         ratio = f"{mt / mo:.2f}" if mt and mo else "-"
         ft = max(x[2] for x in v)
         fo = max(x[3] for x in v)
-        print(f"| {case} | {t} | {mt and round(mt, 1)} | {mo and round(mo, 1)} | {ratio} | ≤ {ft:.2f}, ≤ {fo:.2f} |")
+        show = lambda v: "-" if v is None else f"{v:.1f}"
+        print(f"| {case} | {t} | {show(mt)} | {show(mo)} | {ratio} | ≤ {ft:.2f}, ≤ {fo:.2f} |")
 
 
 if __name__ == "__main__":
