@@ -20,7 +20,7 @@
 //! | … with [`InferenceGradient::StickingTheLanding`] (Roeder et al. 2017) | `∇φ` ELBO unbiased (`k = 1`), zero variance at the exact posterior; **biased** for `∇φ L_k`, `k > 1` | `q` with [`DetachParameters`] |
 //! | … with [`InferenceGradient::Dreg`] (Tucker et al. 2019) | `∇φ L_k`, unbiased, lower variance | the same |
 //! | … with [`InferenceGradient::RwsDreg`] / [`InferenceGradient::Rws`] | the reweighted wake-sleep update of `φ` | the same |
-//! | [`Vimco`] (Mnih & Rezende 2016) | `∇θ L_k`, `∇φ L_k`, unbiased, for any `q` (discrete ones included) | a [`Distribution`](crate::distributions::Distribution) with `log_prob`, `k ≥ 2` |
+//! | [`Vimco`] (Mnih & Rezende 2016) | `∇θ L_k`, `∇φ L_k`, unbiased, for any `q` (discrete ones included) | a [`Distribution`] with `log_prob`, `k ≥ 2` |
 //! | [`importance_sampled_nll`], [`StreamingLogMeanExp`], [`importance_log_weights`] | `−ln p(x)` by importance sampling with thousands of samples, in chunks of bounded memory | a closure giving log-weights for a chunk |
 //!
 //! In every estimator the model's parameters θ (those `log_joint` depends on) get the standard
