@@ -301,7 +301,7 @@ where
     Q: Distribution<D>,
     F: FnOnce(Q::Value) -> Tensor<1>,
 {
-    crate::distributions::params::samples(n)?;
+    crate::distributions::internal::samples(n)?;
     let draws = q.replicate(n);
     let z = draws.sample(noise);
     let log_q = sum_per_row(draws.log_prob(&z)?);
