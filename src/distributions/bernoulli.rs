@@ -23,8 +23,8 @@ use crate::special::{exp_times, log1p, softplus, weighted_exp_excess};
 ///
 /// Valid range (checked by [`from_logits`](Self::from_logits)): any finite logit; samples,
 /// log-masses, the entropy and the mean are finite for all of them. A value other than 0 and 1
-/// has log-mass `−∞`. (For the binary cross-entropy of a target in between, use Burn's
-/// `BinaryCrossEntropyLoss` with logits.)
+/// has log-mass `−∞`; for targets in between (grey-scale pixels), the binary cross-entropy
+/// with logits is [`cross_entropy`](Self::cross_entropy).
 ///
 /// # Shapes
 ///
@@ -100,6 +100,44 @@ impl<const D: usize> Bernoulli<D> {
     /// The logits ℓ.
     pub fn logits(&self) -> &Tensor<D> {
         &self.logits
+    }
+
+    /// The binary cross-entropy with logits of targets `x` in `[0, 1]`,
+    /// `softplus(ℓ) − xℓ = −(xℓ + ln σ(−ℓ))`: the continuous extension of `−log_prob` (equal to
+    /// it on {0, 1}), for targets that are probabilities, such as grey-scale pixels. Unlike
+    /// [`log_prob`](Distribution::log_prob), which is `−∞` off the support {0, 1}, it is finite
+    /// for every finite target and logit.
+    ///
+    /// # Shapes
+    ///
+    /// `x` broadcasts against the logits; the result has the broadcast shape.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) if `x` and the logits do not
+    /// broadcast.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use mcgrad::distributions::{Bernoulli, Distribution};
+    ///
+    /// let device = Device::flex();
+    /// let b = Bernoulli::from_logits(Tensor::<1>::from_floats([0.0, 2.0], &device))?;
+    /// let x = Tensor::<1>::from_floats([0.5, 1.0], &device);
+    /// let bce = b.cross_entropy(&x)?.try_into_vec_as::<f32>().unwrap();
+    /// assert!((bce[0] - 2f32.ln()).abs() < 1e-6);
+    /// // on {0, 1} it is −log_prob
+    /// let lp: f32 = b.log_prob(&x)?.slice([1..2]).into_scalar();
+    /// assert!((bce[1] + lp).abs() < 1e-6);
+    /// # Ok::<(), mcgrad::Error>(())
+    /// ```
+    pub fn cross_entropy(&self, x: &Tensor<D>) -> Result<Tensor<D>> {
+        let shape =
+            internal::value_shape("Bernoulli::cross_entropy", x.dims(), self.logits.dims())?;
+        let lp = x.clone() * self.logits.clone() + log_sigmoid(self.logits.clone().neg());
+        Ok(lp.neg().expand(shape))
     }
 
     /// `σ(ℓ)`.
