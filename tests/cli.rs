@@ -232,26 +232,20 @@ fn a_bad_rerun_leaves_the_first_run_untouched() {
     assert!(after[Path::new("metrics.json")] != before[Path::new("metrics.json")]);
 }
 
-/// A run that diverges (`--lr 1e6` after a good first epoch) stops with a message at the bad
-/// epoch, exit code 1, and writes nothing: the first epoch's checkpoint, metrics and pictures
-/// stay as they were, and a later `--resume` continues from them.
+/// A run that diverges (`--lr 1e6` after a good first epoch: NaN within three steps for the
+/// VAE; 1e30 for the categorical VAE) stops with a message at the bad epoch, exit code 1, and
+/// writes nothing: the first epoch's checkpoint, metrics and pictures stay as they were, and a
+/// later `--resume` continues from them. (It used to train every epoch on NaN and overwrite
+/// the checkpoint with NaN weights.)
 #[test]
 fn a_diverging_run_stops_without_writing() {
-    for name in ["vae", "nade"] {
+    for (name, lr) in [("vae", "1e6"), ("discrete_vae", "1e30")] {
         let out = Scratch::new(&format!("diverge-{name}"));
         let mut first = vec!["--epochs", "1", "--max-steps", "3"];
         first.extend(small(name));
         run_ok(name, &with(&out.0, &first));
         let before = snapshot(&out.0);
-        let mut args = vec![
-            "--resume",
-            "--epochs",
-            "3",
-            "--max-steps",
-            "3",
-            "--lr",
-            "1e6",
-        ];
+        let mut args = vec!["--resume", "--epochs", "3", "--max-steps", "3", "--lr", lr];
         args.extend(small(name));
         let args = with(&out.0, &args);
         let o = run(name, &args);
@@ -433,9 +427,11 @@ fn help_shows_the_defaults() {
 
 /// `--device wgpu` leaves nothing in the working directory (CubeCL's cache database went to
 /// `./target/environment/default.db` when run from a checkout) and prints no
-/// `XDG_RUNTIME_DIR` complaint. Needs a Vulkan driver (Mesa's lavapipe in CI); skipped, with a
-/// note, where none is installed.
+/// `XDG_RUNTIME_DIR` complaint. Needs a Vulkan driver; on Mesa's software Vulkan (lavapipe)
+/// compiling the kernels of one training step takes about 4 minutes, so the test is opt-in:
+/// `cargo test --release --features wgpu,ndarray --test cli -- --ignored`.
 #[test]
+#[ignore = "about 4 minutes on Mesa's lavapipe; run with --ignored on a machine with Vulkan"]
 #[cfg(feature = "wgpu")]
 fn wgpu_runs_leave_the_working_directory_clean() {
     let icds = ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d"];

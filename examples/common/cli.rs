@@ -92,6 +92,11 @@ impl CommonArgs {
             .unwrap_or_else(|| PathBuf::from("runs").join(example))
     }
 
+    /// The last epoch to train: `--epochs`, or 0 with `--eval-only`.
+    pub fn last_epoch(&self) -> usize {
+        if self.eval_only { 0 } else { self.epochs }
+    }
+
     /// The training batches of one epoch: `order` in chunks of `--batch-size`, at most
     /// `--max-steps` of them.
     pub fn batches<'a>(&self, order: &'a [usize]) -> Vec<&'a [usize]> {
@@ -177,27 +182,29 @@ fn set_runtime_environment(device: DeviceName) {
     }
 }
 
-/// The GPU runtime (CubeCL) keeps a cache database of tuned kernels in
-/// `<outermost Cargo.toml's folder>/target/environment/` by default: run from a checkout it
-/// lands in the working directory. The examples turn that persistence off (each run tunes
-/// its kernels in memory; a few seconds on a GPU) unless the variables are already set:
-/// `CUBECL_AUTOTUNE_CACHE=true` with a `cubecl.toml` choosing the place turns it back on.
-/// Mesa's Vulkan drivers complain on stderr when `XDG_RUNTIME_DIR` is unset (a headless
-/// machine); it is pointed at the temporary folder then, which they only read.
+/// The GPU runtime (CubeCL) keeps a database of tuned kernels in its "environment", by
+/// default `<the outermost Cargo.toml's folder>/target/environment/`: run from a checkout, that
+/// is a `target/` folder in the working directory. The examples move it to the user's cache
+/// folder (`~/.cache/cubecl` on Linux), unless a `cubecl.toml` chose another place. Mesa's
+/// Vulkan drivers complain on stderr when `XDG_RUNTIME_DIR` is unset (a headless machine); it
+/// is pointed at the temporary folder then, which they only read.
 fn quiet_gpu_runtime() {
-    let defaults = [
-        ("CUBECL_AUTOTUNE_CACHE", std::ffi::OsString::from("false")),
-        ("CUBECL_THROUGHPUT_CACHE", "false".into()),
-        ("CUBECL_ENVIRONMENT_RECORDS", "off".into()),
-        ("XDG_RUNTIME_DIR", std::env::temp_dir().into_os_string()),
-    ];
-    for (name, value) in defaults {
-        if std::env::var_os(name).is_none() {
-            // SAFETY: called from `main`'s thread before any other thread exists (the CPU pool
-            // and the GPU runtime are started after this), so nothing reads the environment
-            // concurrently.
-            unsafe { std::env::set_var(name, value) };
+    #[cfg(feature = "wgpu")]
+    {
+        use cubecl_runtime::config::cache::CacheConfig;
+        use cubecl_runtime::config::{CubeClRuntimeConfig, RuntimeConfig};
+        let mut config = CubeClRuntimeConfig::from_current_dir().override_from_env();
+        if matches!(config.environment.path, CacheConfig::Target) {
+            config.environment.path = CacheConfig::Global;
         }
+        // refused only if the runtime already read its configuration: nothing ran on it yet
+        let _ = CubeClRuntimeConfig::try_set(config);
+    }
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // SAFETY: called from `main`'s thread before any other thread exists (the CPU pool and
+        // the GPU runtime are started after this), so nothing reads the environment
+        // concurrently.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
     }
 }
 
@@ -205,11 +212,17 @@ fn quiet_gpu_runtime() {
 /// `--help`). A bad option prints one line (`error: invalid value '0' for '--batch-size <N>':
 /// ...`) and exits with code 2; `--help` prints the help and exits with 0.
 pub fn parse<A: clap::Parser>(defaults: impl FnOnce(Command) -> Command) -> A {
-    // a repeated option takes its last value; `-1` is read as a value, so that its error
-    // names the option it was given to
+    // a repeated option takes its last value; a value that starts with `-` (`-1`, `-1e-3`)
+    // is read as the option's value, so that its error names the option
     let mut command = defaults(A::command())
         .args_override_self(true)
-        .allow_negative_numbers(true);
+        .mut_args(|a| {
+            if a.get_action().takes_values() {
+                a.allow_hyphen_values(true)
+            } else {
+                a
+            }
+        });
     let parsed = command
         .try_get_matches_from_mut(std::env::args_os())
         .and_then(|mut matches: ArgMatches| A::from_arg_matches_mut(&mut matches));

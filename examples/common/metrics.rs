@@ -18,11 +18,82 @@ use super::mnist::Prepared;
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct History {
     /// (name, [(epoch, value)]) in the order the curves were first recorded.
+    #[serde(with = "exact::curves")]
     pub curves: Vec<(String, Vec<(f64, f64)>)>,
     /// Steps taken since the start of the run, at the end of each epoch.
     pub steps: Vec<usize>,
     /// Seconds of training steps of each epoch.
+    #[serde(with = "exact::values")]
     pub epoch_seconds: Vec<f64>,
+}
+
+/// Numbers saved in a checkpoint as text that reads back to the same bits: serde_json writes
+/// the shortest decimal that rounds to the number, but its default reader is not correctly
+/// rounded (off by one unit in the last place now and then), which would make a resumed
+/// run's history differ from an uninterrupted one's. Rust's `str::parse::<f64>` is exact.
+mod exact {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    fn text(x: f64) -> String {
+        format!("{x:?}")
+    }
+
+    fn number<E: serde::de::Error>(s: &str) -> Result<f64, E> {
+        s.parse().map_err(E::custom)
+    }
+
+    pub mod values {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+            v.iter().map(|&x| text(x)).collect::<Vec<_>>().serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+            Vec::<String>::deserialize(d)?
+                .iter()
+                .map(|s| number(s))
+                .collect()
+        }
+    }
+
+    pub mod curves {
+        use super::*;
+
+        type Text = Vec<(String, Vec<(String, String)>)>;
+
+        pub fn serialize<S: Serializer>(
+            v: &[(String, Vec<(f64, f64)>)],
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            let t: Text = v
+                .iter()
+                .map(|(n, c)| {
+                    (
+                        n.clone(),
+                        c.iter().map(|&(x, y)| (text(x), text(y))).collect(),
+                    )
+                })
+                .collect();
+            t.serialize(s)
+        }
+
+        #[allow(clippy::type_complexity)]
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Vec<(String, Vec<(f64, f64)>)>, D::Error> {
+            Text::deserialize(d)?
+                .into_iter()
+                .map(|(n, c)| {
+                    let points = c
+                        .iter()
+                        .map(|(x, y)| Ok((number(x)?, number(y)?)))
+                        .collect::<Result<_, D::Error>>()?;
+                    Ok((n, points))
+                })
+                .collect()
+        }
+    }
 }
 
 impl History {

@@ -322,10 +322,10 @@ fn run(args: Args) -> Result<(), Failure> {
 
     // Training, up to epoch --epochs.
     let (mut epochs_now, mut seconds_now) = (0, 0.0);
-    for epoch in state.epoch + 1..=c.epochs {
+    for epoch in state.epoch + 1..=c.last_epoch() {
         let order = mnist::shuffled(train.len(), &mut noise);
         let batches = c.batches(&order);
-        let mut progress = Progress::new(epoch, c.epochs, batches.len(), c.quiet);
+        let mut progress = Progress::new(epoch, c.last_epoch(), batches.len(), c.quiet);
         for (i, indices) in batches.into_iter().enumerate() {
             let x = train.batch(indices, &mut noise, &train_device);
             // The temperature anneals with the steps taken since the start of the run.

@@ -347,11 +347,11 @@ fn run(args: Args) -> Result<(), Failure> {
 
     // Training by exact maximum likelihood, up to epoch --epochs.
     let (mut epochs_now, mut seconds_now) = (0, 0.0);
-    for epoch in state.epoch + 1..=c.epochs {
+    for epoch in state.epoch + 1..=c.last_epoch() {
         let lr = c.lr * args.lr_decay.powi(epoch as i32 - 1);
         let order = mnist::shuffled(train.len(), &mut noise);
         let batches = c.batches(&order);
-        let mut progress = Progress::new(epoch, c.epochs, batches.len(), c.quiet);
+        let mut progress = Progress::new(epoch, c.last_epoch(), batches.len(), c.quiet);
         for indices in batches {
             let x = train.batch(indices, &mut noise, &train_device);
             // The loss is −ln p(x) itself: no estimator, the gradient is exact.

@@ -336,10 +336,10 @@ fn run(args: Args) -> Result<(), Failure> {
 
     // Training, up to epoch --epochs.
     let (mut epochs_now, mut seconds_now) = (0, 0.0);
-    for epoch in state.epoch + 1..=c.epochs {
+    for epoch in state.epoch + 1..=c.last_epoch() {
         let order = mnist::shuffled(train.len(), &mut noise);
         let batches = c.batches(&order);
-        let mut progress = Progress::new(epoch, c.epochs, batches.len(), c.quiet);
+        let mut progress = Progress::new(epoch, c.last_epoch(), batches.len(), c.quiet);
         for (i, indices) in batches.into_iter().enumerate() {
             let x = train.batch(indices, &mut noise, &train_device);
             // Forward: encode, quantize (straight-through: the decoder's gradient passes to
