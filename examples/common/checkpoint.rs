@@ -136,10 +136,9 @@ impl NoisePosition {
             walker.rng().next_u64();
             taken += 1;
             if taken == LIMIT {
-                return Err(Failure::Diverged {
-                    epoch: 0,
-                    what: "the training noise stream is not the one seeded with --seed".into(),
-                });
+                return Err(Failure::Internal(
+                    "the training noise stream is not the one seeded with --seed".into(),
+                ));
             }
         }
         self.steps += taken;
@@ -189,6 +188,10 @@ pub fn results_dir(out: &Path, evaluation_only: bool) -> Result<PathBuf, Failure
         return Ok(out.to_path_buf());
     }
     let dir = eval_dir(out);
+    println!(
+        "no epoch to train (the run is at --epochs, or --eval-only): the figures and pictures go to {}",
+        dir.display()
+    );
     std::fs::create_dir_all(&dir).map_err(|e| {
         Failure::file(
             &dir,
@@ -206,21 +209,6 @@ pub fn results_dir(out: &Path, evaluation_only: bool) -> Result<PathBuf, Failure
 /// checkpoint, `--eval-only` without a model.
 pub fn prepare_out_dir(args: &CommonArgs, example: &str) -> Result<PathBuf, Failure> {
     let out = args.out_dir(example);
-    let hint = "pass --out-dir a folder you can write to";
-    std::fs::create_dir_all(&out)
-        .map_err(|e| Failure::file(&out, "cannot create the output folder", e, hint))?;
-    let probe = out.join(format!(".write-test-{}", std::process::id()));
-    std::fs::write(&probe, b"")
-        .and_then(|()| std::fs::remove_file(&probe))
-        .map_err(|e| Failure::file(&out, "cannot write in the output folder", e, hint))?;
-    for dir in [out.clone(), checkpoint_dir(&out), eval_dir(&out)] {
-        remove_scratch_files(&dir)?;
-    }
-    remove_unnamed_checkpoint_files(&out)?;
-
-    let holds_run = state_path(&out).is_file()
-        || out.join("model.bpk").is_file()
-        || out.join("metrics.json").is_file();
     if args.resume && !state_path(&out).is_file() {
         return Err(Failure::file(
             &state_path(&out),
@@ -237,6 +225,20 @@ pub fn prepare_out_dir(args: &CommonArgs, example: &str) -> Result<PathBuf, Fail
             "train first (without --eval-only), or pass --out-dir the folder of a trained run",
         ));
     }
+    let hint = "pass --out-dir a folder you can write to";
+    std::fs::create_dir_all(&out)
+        .map_err(|e| Failure::file(&out, "cannot create the output folder", e, hint))?;
+    let probe = out.join(format!(".write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| Failure::file(&out, "cannot write in the output folder", e, hint))?;
+    for dir in [out.clone(), checkpoint_dir(&out), eval_dir(&out)] {
+        remove_scratch_files(&dir)?;
+    }
+    remove_unnamed_checkpoint_files(&out)?;
+    let holds_run = state_path(&out).is_file()
+        || out.join("model.bpk").is_file()
+        || out.join("metrics.json").is_file();
     let trains = !args.resume && !args.eval_only && args.epochs > 0;
     if trains && holds_run && !args.overwrite {
         return Err(Failure::file(
@@ -285,9 +287,12 @@ fn remove_unnamed_checkpoint_files(out: &Path) -> Result<(), Failure> {
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Ok(());
     };
-    let kept = read_state(out)
-        .ok()
-        .map(|s| (model_file(out, s.save), optimizer_file(out, s.save)));
+    let kept = match read_state(out) {
+        Ok(s) => Some((model_file(out, s.save), optimizer_file(out, s.save))),
+        // a damaged state.json: keep every file, someone may want them
+        Err(_) if state_path(out).exists() => return Ok(()),
+        Err(_) => None,
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         let ours = path.extension().is_some_and(|e| e == "bpk");

@@ -36,6 +36,9 @@ pub enum Failure {
     /// A device that cannot be used on this machine.
     #[error("--device {name}: {reason}")]
     Device { name: String, reason: String },
+    /// Something that should not happen (a bug).
+    #[error("internal error: {0}; this is a bug, please report it with the command line")]
+    Internal(String),
     /// A value the library refused (its message names the parameter).
     #[error(transparent)]
     Library(#[from] mcgrad::Error),
