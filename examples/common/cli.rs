@@ -18,7 +18,7 @@ pub struct CommonArgs {
     pub data_dir: PathBuf,
     /// Train up to this epoch (with --resume: continue up to it). 0 trains nothing and
     /// evaluates the model, writing to <out dir>/eval/.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = epochs)]
     pub epochs: usize,
     /// Examples per training step.
     #[arg(long, value_name = "N", value_parser = at_least_one)]
@@ -27,7 +27,7 @@ pub struct CommonArgs {
     #[arg(long, value_name = "X", value_parser = positive_finite)]
     pub lr: f64,
     /// Seed of every random draw of the run (initialization, shuffling, binarization, noise).
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = whole)]
     pub seed: u64,
     /// The Burn device: flex (CPU), ndarray (CPU, deprecated upstream) or wgpu (GPU).
     #[arg(long, value_enum, default_value = "flex")]
@@ -265,69 +265,64 @@ pub fn default(command: Command, option: &'static str, value: &'static str) -> C
 /// A whole number of at least 1.
 pub fn at_least_one(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(_) => Err("must be a whole number of at least 1".into()),
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("must be a whole number of at least 1".into()),
     }
 }
 
 /// A whole number from 1 to 65 536 (a layer width or a count of codes: larger ones do not fit
 /// in memory).
 pub fn size(s: &str) -> Result<usize, String> {
-    match at_least_one(s)? {
-        n if n > 1 << 16 => Err("must be at most 65536".into()),
-        n => Ok(n),
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=1 << 16).contains(&n) => Ok(n),
+        _ => Err("must be a whole number from 1 to 65536".into()),
     }
 }
 
 /// A CPU thread count from 1 to 1024.
 pub fn threads(s: &str) -> Result<usize, String> {
-    match at_least_one(s)? {
-        n if n > 1024 => Err("must be at most 1024".into()),
-        n => Ok(n),
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=1024).contains(&n) => Ok(n),
+        _ => Err("must be a whole number from 1 to 1024".into()),
     }
 }
 
-fn number(s: &str) -> Result<f64, String> {
-    let x: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| "must be a number".to_string())?;
-    if x.is_finite() {
-        Ok(x)
-    } else {
-        Err("must be a finite number".into())
+/// A finite number satisfying `ok`, or the error `requirement`.
+fn number(s: &str, ok: impl Fn(f64) -> bool, requirement: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && ok(x) => Ok(x),
+        _ => Err(requirement.into()),
     }
 }
 
 /// A finite number above 0.
 pub fn positive_finite(s: &str) -> Result<f64, String> {
-    match number(s)? {
-        x if x > 0.0 => Ok(x),
-        _ => Err("must be a finite number above 0".into()),
-    }
+    number(s, |x| x > 0.0, "must be a finite number above 0")
 }
 
 /// A finite number of at least 0.
 pub fn non_negative_finite(s: &str) -> Result<f64, String> {
-    match number(s)? {
-        x if x >= 0.0 => Ok(x),
-        _ => Err("must be a finite number of at least 0".into()),
-    }
+    number(s, |x| x >= 0.0, "must be a finite number of at least 0")
 }
 
 /// A factor in (0, 1].
 pub fn factor(s: &str) -> Result<f64, String> {
-    match number(s)? {
-        x if x > 0.0 && x <= 1.0 => Ok(x),
-        _ => Err("must be a number in (0, 1]".into()),
-    }
+    number(s, |x| x > 0.0 && x <= 1.0, "must be a number in (0, 1]")
 }
 
 /// A decay rate in [0, 1).
 pub fn decay(s: &str) -> Result<f64, String> {
-    match number(s)? {
-        x if (0.0..1.0).contains(&x) => Ok(x),
-        _ => Err("must be a number in [0, 1)".into()),
-    }
+    number(s, |x| (0.0..1.0).contains(&x), "must be a number in [0, 1)")
+}
+
+/// An epoch count: a whole number of at least 0.
+pub fn epochs(s: &str) -> Result<usize, String> {
+    whole(s).map(|n| n as usize)
+}
+
+/// A whole number of at least 0 (`--seed`).
+pub fn whole(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse::<u64>()
+        .map_err(|_| "must be a whole number of at least 0".into())
 }

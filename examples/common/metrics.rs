@@ -307,8 +307,8 @@ fn font_available() -> bool {
 
 /// Plots curves (epoch, y) into a PNG. Epochs are whole numbers: the x axis is labelled at
 /// whole epochs only (one epoch is one tick, "1"). Each curve has its own colour, marker
-/// (circle, triangle, cross, ring) and line (solid, dashed), so curves that lie on top of
-/// each other stay visible.
+/// (circle, triangle, cross, ring), line (solid, dashed) and width (each thinner than the one
+/// before), so curves that lie on top of each other stay visible.
 pub fn plot_curves(
     path: &Path,
     title: &str,
@@ -370,7 +370,9 @@ pub fn plot_curves(
     let colors = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
     for (i, (name, s)) in series.iter().enumerate() {
         let color = colors[i % colors.len()];
-        let line = color.stroke_width(2);
+        // each curve thinner than the one before, so that a later one lying on an earlier
+        // one leaves it visible on both sides
+        let line = color.stroke_width(4u32.saturating_sub(i as u32).max(1));
         let points = s.iter().copied();
         // every other curve dashed, with a legend entry drawn the same way
         let drawn = if i % 2 == 1 {

@@ -94,22 +94,22 @@ struct Args {
     #[arg(long, value_enum, default_value = "gumbel-softmax")]
     estimator: EstimatorChoice,
     /// Categorical latent variables.
-    #[arg(long, default_value_t = 30, value_parser = cli::size)]
+    #[arg(long, default_value_t = 30, value_name = "N", value_parser = cli::size)]
     latents: usize,
     /// Classes per latent variable.
-    #[arg(long, default_value_t = 10, value_parser = cli::size)]
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = cli::size)]
     classes: usize,
     /// Initial temperature τ₀ of τ = max(τ_min, τ₀·exp(−r·step)).
-    #[arg(long, default_value_t = 1.0, value_parser = cli::positive_finite)]
+    #[arg(long, default_value_t = 1.0, value_name = "X", value_parser = cli::positive_finite)]
     tau_initial: f64,
     /// Annealing rate r per step.
-    #[arg(long, default_value_t = 3e-5, value_parser = cli::non_negative_finite)]
+    #[arg(long, default_value_t = 3e-5, value_name = "X", value_parser = cli::non_negative_finite)]
     tau_rate: f64,
     /// Temperature floor τ_min.
-    #[arg(long, default_value_t = 0.5, value_parser = cli::positive_finite)]
+    #[arg(long, default_value_t = 0.5, value_name = "X", value_parser = cli::positive_finite)]
     tau_min: f64,
     /// Draws per image for reinforce-rloo (at least 2).
-    #[arg(long, default_value_t = 2, value_parser = samples)]
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = samples)]
     samples: usize,
 }
 
@@ -399,7 +399,12 @@ fn run(args: Args) -> Result<(), Failure> {
 }
 
 fn title(args: &Args) -> String {
-    format!("Categorical VAE on MNIST ({:?})", args.estimator)
+    use clap::ValueEnum;
+    let estimator = args
+        .estimator
+        .to_possible_value()
+        .expect("no skipped variant");
+    format!("Categorical VAE on MNIST ({})", estimator.get_name())
 }
 
 /// `reconstructions.png` (test images over their reconstructions from the most likely code)

@@ -89,12 +89,13 @@ struct Args {
     #[arg(long, value_enum, default_value = "nade")]
     model: ModelChoice,
     /// Hidden units of NADE.
-    #[arg(long, default_value_t = 500, value_parser = cli::size)]
+    #[arg(long, default_value_t = 500, value_name = "N", value_parser = cli::size)]
     hidden: usize,
     /// Learning-rate decay per epoch: epoch e (from 1) trains at lr · decay^(e−1), decay in
     /// (0, 1] [default: 1 for NADE, 0.75 for FVSBN].
     #[arg(
         long,
+        value_name = "X",
         value_parser = cli::factor,
         default_value = "1",
         default_value_ifs([("model", "fvsbn", Some("0.75"))]),

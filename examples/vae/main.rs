@@ -81,13 +81,13 @@ struct Args {
     #[command(flatten)]
     common: CommonArgs,
     /// Latent dimensions.
-    #[arg(long, default_value_t = 20, value_parser = cli::size)]
+    #[arg(long, default_value_t = 20, value_name = "N", value_parser = cli::size)]
     latent: usize,
     /// Hidden units of the encoder and decoder.
-    #[arg(long, default_value_t = 400, value_parser = cli::size)]
+    #[arg(long, default_value_t = 400, value_name = "N", value_parser = cli::size)]
     hidden: usize,
     /// Importance samples per test image for the NLL estimate (0 skips it).
-    #[arg(long, default_value_t = 100, value_parser = iw_samples)]
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = iw_samples)]
     iw_samples: usize,
 }
 

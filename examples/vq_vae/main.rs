@@ -79,25 +79,25 @@ struct Args {
     #[command(flatten)]
     common: CommonArgs,
     /// Codebook entries K.
-    #[arg(long, default_value_t = 128, value_parser = cli::size)]
+    #[arg(long, default_value_t = 128, value_name = "N", value_parser = cli::size)]
     codes: usize,
     /// Code dimension D.
-    #[arg(long, default_value_t = 32, value_parser = cli::size)]
+    #[arg(long, default_value_t = 32, value_name = "N", value_parser = cli::size)]
     code_dim: usize,
     /// Commitment weight β.
-    #[arg(long, default_value_t = 0.25, value_parser = cli::non_negative_finite)]
+    #[arg(long, default_value_t = 0.25, value_name = "X", value_parser = cli::non_negative_finite)]
     beta: f64,
     /// Update the codebook by exponential moving averages instead of the codebook loss.
     #[arg(long)]
     ema: bool,
     /// EMA decay γ, in [0, 1).
-    #[arg(long, default_value_t = 0.99, value_parser = cli::decay)]
+    #[arg(long, default_value_t = 0.99, value_name = "X", value_parser = cli::decay)]
     ema_decay: f64,
     /// Move codes unused over the last `--restart-every` steps onto random encoder outputs.
     #[arg(long)]
     restart_dead: bool,
     /// Steps between dead-code checks.
-    #[arg(long, default_value_t = 100, value_parser = cli::at_least_one)]
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = cli::at_least_one)]
     restart_every: usize,
 }
 
