@@ -155,7 +155,7 @@ fn probe(device: &Device) -> Result<(), String> {
     });
     std::panic::set_hook(hook);
     match result {
-        Ok(v) if v == 2.0 => Ok(()),
+        Ok(2.0) => Ok(()),
         Ok(v) => Err(format!("the device computed 1 + 1 = {v}")),
         Err(payload) => Err(payload
             .downcast_ref::<&str>()

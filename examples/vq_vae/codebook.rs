@@ -63,7 +63,7 @@ impl Maintenance {
                 Some(u) => u + counts,
                 None => counts,
             };
-            if (step + 1) % every == 0 {
+            if (step + 1).is_multiple_of(every) {
                 let total: Vec<f64> = pixels(total).into_iter().map(f64::from).collect();
                 let (m, moved) = model.restart_dead(&total, q, noise, self.ema.is_some());
                 model = m;
