@@ -191,7 +191,8 @@ fn bad_files_are_refused_naming_the_file() {
 /// The scenario: a short training, then the same command again with `--lr nan` (as a
 /// new run, as a resumed run, with `--overwrite`): refused, and the first run's checkpoint,
 /// metrics.json and every other file are byte for byte unchanged. A plain rerun without
-/// `--resume` or `--overwrite` is refused too (it would replace the run). Negative control:
+/// `--resume` or `--overwrite` is refused too (it would replace the run), and so are a resume
+/// or an evaluation with another model size or seed. Negative control:
 /// the same rerun with `--overwrite` and a good learning rate does change the files, so the
 /// comparison can see a change.
 #[test]
@@ -203,21 +204,26 @@ fn a_bad_rerun_leaves_the_first_run_untouched() {
     let before = snapshot(&out.0);
     assert!(before.contains_key(Path::new("model.bpk")));
     assert!(before.contains_key(Path::new("metrics.json")));
-    for extra in [
-        &["--lr", "nan"][..],
-        &["--lr", "nan", "--overwrite"],
-        &["--lr", "nan", "--resume", "--epochs", "2"],
-        &[],
-    ] {
+    let cases: [(&[&str], &[&str]); 7] = [
+        (&["--lr", "nan"], &["--lr"]),
+        (&["--lr", "nan", "--overwrite"], &["--lr"]),
+        (&["--lr", "nan", "--resume", "--epochs", "2"], &["--lr"]),
+        (&[], &["--resume", "--overwrite"]),
+        (
+            &["--resume", "--epochs", "2", "--latent", "8"],
+            &["--latent 8", "4"],
+        ),
+        (
+            &["--resume", "--epochs", "2", "--seed", "5"],
+            &["--seed 5", "0"],
+        ),
+        (&["--eval-only", "--latent", "8"], &["--latent 8", "4"]),
+    ];
+    for (extra, named) in cases {
         let mut args = first.clone();
         args.extend(extra);
         let args = with(&out.0, &args);
         let o = run("vae", &args);
-        let named: &[&str] = if extra.is_empty() {
-            &["--resume", "--overwrite"]
-        } else {
-            &["--lr"]
-        };
         assert_refused("vae", &args, &o, named);
         assert!(
             snapshot(&out.0) == before,

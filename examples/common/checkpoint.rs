@@ -387,34 +387,25 @@ pub struct Resumed<M> {
     pub state: TrainingState,
 }
 
+/// The options that define the data and the noise stream of a run: a resumed run must keep
+/// them.
+const DATA_OPTIONS: [&str; 4] = ["seed", "batch_size", "binarization", "train_limit"];
+
 /// Restores the run saved in `out` (`--resume`) into `model` and `optimizer`, freshly built
-/// with the options of this invocation. The options in `must_match` (those that define the
-/// model, the data and the noise stream: `seed`, `batch_size`, the layer sizes, ...) must
-/// equal the saved run's; the others (`--lr`, `--epochs`, ...) may change.
+/// with the options of this invocation. The options that define the model (`model_options`:
+/// the layer sizes, ...), the data and the noise stream (`--seed`, `--batch-size`,
+/// `--binarization`, `--train-limit`) must equal the saved run's; the others (`--lr`,
+/// `--epochs`, ...) may change.
 pub fn resume<M: Module>(
     out: &Path,
     model: M,
     optimizer: ModuleOptimizer,
     options: &impl serde::Serialize,
-    must_match: &[&str],
+    model_options: &[&str],
 ) -> Result<Resumed<M>, Failure> {
     let mut state = read_state(out)?;
-    let now = serde_json::to_value(options).expect("options serialize");
-    for key in must_match {
-        let (saved, given) = (lookup(&state.options, key), lookup(&now, key));
-        if saved != given {
-            return Err(Failure::option(
-                &format!("--{}", key.replace('_', "-")),
-                show(given),
-                format!(
-                    "the run in {} was trained with {}; resume with the same value, or start a \
-                     new run with --overwrite or another --out-dir",
-                    out.display(),
-                    show(saved)
-                ),
-            ));
-        }
-    }
+    let keys: Vec<&str> = model_options.iter().chain(&DATA_OPTIONS).copied().collect();
+    same_options(out, &state, options, &keys, "resume")?;
     let (model_path, optimizer_path) =
         (model_file(out, state.save), optimizer_file(out, state.save));
     let hint = "the checkpoint is damaged or from another model: start a new run with --overwrite";
@@ -440,11 +431,18 @@ pub fn resume<M: Module>(
     })
 }
 
-/// The model in `out/model.bpk` (`--eval-only`), and the run's saved state when there is one.
+/// The model in `out/model.bpk` (`--eval-only`), and the run's saved state when there is one
+/// (whose `model_options` must then be those of this invocation).
 pub fn load_trained<M: Module>(
     out: &Path,
     model: M,
+    options: &impl serde::Serialize,
+    model_options: &[&str],
 ) -> Result<(M, Option<TrainingState>), Failure> {
+    let state = read_state(out).ok();
+    if let Some(state) = &state {
+        same_options(out, state, options, model_options, "evaluate it")?;
+    }
     let path = out.join("model.bpk");
     let model = model.try_load_file(&path).map_err(|e| {
         Failure::file(
@@ -455,7 +453,34 @@ pub fn load_trained<M: Module>(
         )
     })?;
     println!("loaded {}", path.display());
-    Ok((model, read_state(out).ok()))
+    Ok((model, state))
+}
+
+/// Checks that the options `keys` of this invocation are those of the run saved in `out`.
+fn same_options(
+    out: &Path,
+    state: &TrainingState,
+    options: &impl serde::Serialize,
+    keys: &[&str],
+    to: &str,
+) -> Result<(), Failure> {
+    let now = serde_json::to_value(options).expect("options serialize");
+    for key in keys {
+        let (saved, given) = (lookup(&state.options, key), lookup(&now, key));
+        if saved != given {
+            return Err(Failure::option(
+                &format!("--{}", key.replace('_', "-")),
+                show(given),
+                format!(
+                    "the run in {} was trained with {}; {to} with the same value, or start a new \
+                     run with --overwrite or another --out-dir",
+                    out.display(),
+                    show(saved)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The value under `key` at the top level of `options` or in its `common` object.

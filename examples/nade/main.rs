@@ -323,21 +323,18 @@ fn run(args: Args) -> Result<(), Failure> {
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let mut noise = NoiseSource::seed_from_u64(c.seed);
     let mut state = TrainingState::new(name, c.seed, &args);
+    // the options that define the model: a resumed or evaluated run must keep them
+    let model_options: &[&str] = match args.model {
+        ModelChoice::Nade => &["model", "hidden"],
+        ModelChoice::Fvsbn => &["model"],
+    };
     if c.resume {
-        let same = [
-            "model",
-            "hidden",
-            "seed",
-            "batch_size",
-            "binarization",
-            "train_limit",
-        ];
-        let resumed = checkpoint::resume(&out, model, optimizer, &args, &same)?;
+        let resumed = checkpoint::resume(&out, model, optimizer, &args, model_options)?;
         (model, optimizer) = (resumed.model, resumed.optimizer);
         (noise, state) = (resumed.noise, resumed.state);
     }
     if c.eval_only {
-        let (trained, saved) = checkpoint::load_trained(&out, model)?;
+        let (trained, saved) = checkpoint::load_trained(&out, model, &args, model_options)?;
         model = trained;
         state = saved.unwrap_or(state);
     }

@@ -75,6 +75,9 @@ use common::progress::Progress;
 const EXAMPLE: &str = "vae";
 
 /// Command line: the common options and the model's sizes.
+/// The options that define the model: a resumed or evaluated run must keep them.
+const MODEL_OPTIONS: [&str; 2] = ["latent", "hidden"];
+
 #[derive(Debug, Parser, serde::Serialize)]
 #[command(about = "Gaussian VAE on MNIST with the pathwise (reparameterization) estimator")]
 struct Args {
@@ -226,20 +229,12 @@ fn run(args: Args) -> Result<(), Failure> {
     let mut noise = NoiseSource::seed_from_u64(c.seed);
     let mut state = TrainingState::new(EXAMPLE, c.seed, &args);
     if c.resume {
-        let same = [
-            "latent",
-            "hidden",
-            "seed",
-            "batch_size",
-            "binarization",
-            "train_limit",
-        ];
-        let resumed = checkpoint::resume(&out, model, optimizer, &args, &same)?;
+        let resumed = checkpoint::resume(&out, model, optimizer, &args, &MODEL_OPTIONS)?;
         (model, optimizer) = (resumed.model, resumed.optimizer);
         (noise, state) = (resumed.noise, resumed.state);
     }
     if c.eval_only {
-        let (trained, saved) = checkpoint::load_trained(&out, model)?;
+        let (trained, saved) = checkpoint::load_trained(&out, model, &args, &MODEL_OPTIONS)?;
         model = trained;
         state = saved.unwrap_or(state);
     }

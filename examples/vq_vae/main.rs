@@ -73,6 +73,9 @@ use common::progress::Progress;
 
 const EXAMPLE: &str = "vq_vae";
 
+/// The options that define the model: a resumed or evaluated run must keep them.
+const MODEL_OPTIONS: [&str; 2] = ["codes", "code_dim"];
+
 #[derive(Debug, Parser, serde::Serialize)]
 #[command(about = "VQ-VAE on MNIST with the straight-through estimator on a codebook")]
 struct Args {
@@ -315,20 +318,12 @@ fn run(args: Args) -> Result<(), Failure> {
     let mut noise = NoiseSource::seed_from_u64(c.seed);
     let mut state = TrainingState::new(EXAMPLE, c.seed, &args);
     if c.resume {
-        let same = [
-            "codes",
-            "code_dim",
-            "seed",
-            "batch_size",
-            "binarization",
-            "train_limit",
-        ];
-        let resumed = checkpoint::resume(&out, model, optimizer, &args, &same)?;
+        let resumed = checkpoint::resume(&out, model, optimizer, &args, &MODEL_OPTIONS)?;
         (model, optimizer) = (resumed.model, resumed.optimizer);
         (noise, state) = (resumed.noise, resumed.state);
     }
     if c.eval_only {
-        let (trained, saved) = checkpoint::load_trained(&out, model)?;
+        let (trained, saved) = checkpoint::load_trained(&out, model, &args, &MODEL_OPTIONS)?;
         model = trained;
         state = saved.unwrap_or(state);
     }
