@@ -32,7 +32,10 @@ pub use enumeration::exact_expectation;
 pub use gumbel_softmax::{GumbelSoftmax, gumbel_softmax};
 pub use pathwise::Pathwise;
 pub use score_function::ScoreFunction;
-pub use straight_through::{StraightThrough, straight_through};
+pub use straight_through::{
+    DecoupledStraightThrough, DiscreteLogits, GumbelRao, LogitFamily, ReinMax, StraightThrough,
+    straight_through,
+};
 
 /// The output of an estimator.
 #[derive(Debug, Clone)]
