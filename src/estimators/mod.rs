@@ -34,7 +34,7 @@ pub use pathwise::Pathwise;
 pub use score_function::ScoreFunction;
 pub use straight_through::{
     DecoupledStraightThrough, DiscreteLogits, GumbelRao, LogitFamily, ReinMax, StraightThrough,
-    straight_through,
+    decoupled_straight_through, gumbel_rao, reinmax, straight_through,
 };
 
 /// The output of an estimator.

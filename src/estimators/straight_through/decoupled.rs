@@ -4,9 +4,9 @@ use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, softmax};
 
 use super::{
-    DiscreteLogits, Estimate, Estimator, LogitFamily, softmax_jacobian, tangent, through_draws,
+    DiscreteLogits, Estimate, Estimator, LogitFamily, softmax_jacobian, tangent, through_logits,
 };
-use crate::distributions::categorical::finite_log;
+use crate::distributions::categorical::{check_categories, finite_log};
 use crate::distributions::one_hot;
 use crate::error::{Error, Result};
 use crate::rng::{NoiseSource, StandardNoise};
@@ -121,15 +121,7 @@ impl DecoupledStraightThrough {
     ) -> Tensor<D> {
         let (tf, tb) = (self.forward, self.backward);
         match logits {
-            DiscreteLogits::Categorical(log_probs) => {
-                let a = finite_log(log_probs);
-                let c = a.clone().inner();
-                let k = c.dims()[D - 1];
-                let g = noise.tensor(StandardNoise::Gumbel, c.dims(), &c.device());
-                let hard = one_hot((c.clone().div_scalar(tf) + g.clone()).argmax(D - 1), k);
-                let soft = softmax(c.div_scalar(tb) + g, D - 1);
-                softmax_jacobian(soft, tangent(a)).div_scalar(tb) + hard
-            }
+            DiscreteLogits::Categorical(logits) => self.categorical(logits, noise),
             DiscreteLogits::Bernoulli(logits) => {
                 let c = logits.clone().inner();
                 let u = noise.tensor(StandardNoise::Logistic, c.dims(), &c.device());
@@ -142,6 +134,55 @@ impl DecoupledStraightThrough {
             }
         }
     }
+}
+
+impl DecoupledStraightThrough {
+    /// The categorical draw for logits with classes on the last axis, normalized or not.
+    fn categorical<const D: usize>(&self, logits: Tensor<D>, noise: &mut NoiseSource) -> Tensor<D> {
+        let (tf, tb) = (self.forward, self.backward);
+        let a = finite_log(logits);
+        let c = a.clone().inner();
+        let k = c.dims()[D - 1];
+        let g = noise.tensor(StandardNoise::Gumbel, c.dims(), &c.device());
+        let hard = one_hot((c.clone().div_scalar(tf) + g.clone()).argmax(D - 1), k);
+        let soft = softmax(c.div_scalar(tb) + g, D - 1);
+        softmax_jacobian(soft, tangent(a)).div_scalar(tb) + hard
+    }
+}
+
+/// Decoupled straight-through on logits (classes on the last axis, normalized or not): the
+/// one-hot `argmax(ℓ/τ_f + g)` forward, the Jacobian of `softmax(ℓ/τ_b + g)` backward; what
+/// [`DecoupledStraightThrough`] does for a categorical family, as a function of the logits.
+///
+/// # Errors
+///
+/// [`Error::InvalidParameter`] for a temperature that is not finite and positive;
+/// [`Error::EmptyCategories`] for an empty class axis.
+///
+/// # Examples
+///
+/// ```
+/// use burn::prelude::*;
+/// use mcgrad::NoiseSource;
+/// use mcgrad::estimators::decoupled_straight_through;
+///
+/// let device = Device::flex();
+/// let logits = Tensor::<2>::from_floats([[2.0, 0.0, -1.0]], &device).repeat_dim(0, 1000);
+/// let y = decoupled_straight_through(logits, 1.0, 2.0, &mut NoiseSource::seed_from_u64(0))?;
+/// // τ_f = 1: exact draws, class 0 with probability e²/(e² + 1 + e⁻¹) ≈ 0.84
+/// let share = y.sum_dim(0).try_into_vec_as::<f32>().unwrap()[0] / 1000.0;
+/// assert!((share - 0.844).abs() < 0.05);
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
+pub fn decoupled_straight_through<const D: usize>(
+    logits: Tensor<D>,
+    forward_temperature: f64,
+    backward_temperature: f64,
+    noise: &mut NoiseSource,
+) -> Result<Tensor<D>> {
+    let estimator = DecoupledStraightThrough::new(forward_temperature, backward_temperature)?;
+    check_categories("decoupled_straight_through", &logits)?;
+    Ok(estimator.categorical(logits, noise))
 }
 
 impl<const D: usize, P: LogitFamily<D>> Estimator<D, P> for DecoupledStraightThrough {
@@ -157,9 +198,7 @@ impl<const D: usize, P: LogitFamily<D>> Estimator<D, P> for DecoupledStraightThr
     where
         F: FnOnce(Tensor<D>) -> Tensor<1>,
     {
-        through_draws(dist, n, f, |draws| {
-            Ok(self.draw(draws.discrete_logits(), noise))
-        })
+        through_logits(dist, n, f, |logits| self.draw(logits, noise))
     }
 }
 

@@ -1,18 +1,14 @@
 //! Gumbel-Rao: straight-through Gumbel-softmax, Rao-Blackwellized over the noise.
 
 use burn::prelude::*;
-use burn::tensor::activation::{log_sigmoid, sigmoid, softmax};
+use burn::tensor::activation::{log_softmax, sigmoid, softmax};
 
-use super::{DiscreteLogits, Estimate, Estimator, LogitFamily, as_rows, tangent, through_draws};
-use crate::distributions::categorical::finite_log;
+use super::{DiscreteLogits, Estimate, Estimator, LogitFamily, as_rows, tangent, through_logits};
+use crate::distributions::categorical::{check_categories, finite_log};
 use crate::distributions::{one_hot, params};
 use crate::error::{Error, Result};
 use crate::rng::{NoiseSource, StandardNoise};
 use crate::special::softplus;
-
-/// The value a chosen class's logit is raised to so that `ln σ(x − M)` is exactly 0 there:
-/// large, finite, and far from overflow when Gumbel noise is added.
-const CHOSEN: f32 = 1e30;
 
 /// The Gumbel-Rao estimator (Paulus, Maddison & Krause, ICLR 2021): straight-through
 /// Gumbel-softmax with its backward pass averaged over the Gumbel noise *given the draw*.
@@ -24,14 +20,18 @@ const CHOSEN: f32 = 1e30;
 ///
 /// `∇̂θ = (1/K) Σ_k J(y⁽ᵏ⁾)/τ · ∂f/∂D(D)`, `y⁽ᵏ⁾ = softmax((ln π + g⁽ᵏ⁾)/τ)`.
 ///
-/// The conditional draws (Paulus et al. 2021, §3.2; the top-down construction of Maddison et
-/// al. 2014): with normalized log-probabilities the maximum `M = max_j(ln π_j + g_j)` is
-/// standard Gumbel and independent of the argmax `i`; every other class is a Gumbel truncated
-/// below `M`, `ln π_j + g_j = M + ln σ(ln π_j + g'_j − M)` with fresh standard Gumbel `g'_j`
-/// (that is `−ln(e^{−M} + e^{−(ln π_j + g'_j)})`, in a form that neither overflows nor loses
-/// the small terms). The perturbation that drew `D` is itself one such draw, so `K = 1` is
-/// exactly straight-through Gumbel-softmax, and `K − 1` fresh noise vectors per variable make
-/// the rest.
+/// The conditional draws (Paulus et al. 2021, §3.2), by the exponential race behind the
+/// Gumbel-max trick: `ln π_j + g_j = −ln T_j` with `T_j = E_j/π_j`, `E_j` standard
+/// exponential, and the draw is the class that finishes first. Given that class `i` won at
+/// time `T` (standard exponential for normalized `π`), the others finish at
+/// `T_j = T + E'_j/π_j` with fresh `E'_j` (memorylessness), so
+///
+/// `ln π_j + g_j = ln π_j − ln(E'_j + T·π_j)` for `j ≠ i`, and `−ln T` for `i`,
+///
+/// one logarithm per value, with no overflow for any `π_j` in `[0, 1]` (the same truncated
+/// Gumbels as `−ln(e^{−M} + e^{−(ln π_j + g'_j)})`, `M = −ln T`). The perturbation that drew
+/// `D` is itself one such draw, so `K = 1` is exactly straight-through Gumbel-softmax, and
+/// `K − 1` fresh noise vectors per variable make the rest.
 ///
 /// Surrogate, with `δ = ln π − sg(ln π)` (zero forward) and constants `y⁽ᵏ⁾`:
 ///
@@ -126,13 +126,11 @@ impl GumbelRao {
         }
     }
 
-    fn categorical<const D: usize>(
-        &self,
-        log_probs: Tensor<D>,
-        noise: &mut NoiseSource,
-    ) -> Tensor<D> {
+    /// The categorical draw for logits with classes on the last axis, normalized or not (the
+    /// conditional draws normalize a constant copy).
+    fn categorical<const D: usize>(&self, logits: Tensor<D>, noise: &mut NoiseSource) -> Tensor<D> {
         let tau = self.temperature;
-        let a = finite_log(log_probs);
+        let a = finite_log(logits);
         let c = a.clone().inner();
         let dims = c.dims();
         let k = dims[D - 1];
@@ -145,9 +143,11 @@ impl GumbelRao {
         let [r, _] = first.dims();
         let mut perturbed = first.reshape([1, r, k]);
         if self.draws > 1 {
-            let g = noise.tensor::<3>(StandardNoise::Gumbel, [self.draws - 1, r, k], &device);
+            let shape = [self.draws - 1, r, k];
+            let e = noise.tensor::<3>(StandardNoise::Exponential, shape, &device);
             let chosen = as_rows(hard.clone()).equal_elem(1.0);
-            let conditional = conditional_perturbations(as_rows(c), chosen, g);
+            let log_probs = log_softmax(as_rows(c), 1);
+            let conditional = conditional_perturbations(log_probs, chosen, e);
             perturbed = Tensor::cat(vec![perturbed, conditional], 0);
         }
         let y = softmax(perturbed.div_scalar(tau), 2);
@@ -186,22 +186,63 @@ impl GumbelRao {
 }
 
 /// Perturbed log-probabilities `ln π + g` conditioned on their argmax, one draw per slice of
-/// `g`: for normalized `log_probs` `[R, C]`, the chosen classes `chosen` `[R, C]` and fresh
-/// standard Gumbel noise `g` `[m, R, C]`, the chosen class gets `M = g_i` (the maximum,
-/// standard Gumbel) and every other class the Gumbel truncated below it,
-/// `M + ln σ(ln π_j + g_j − M) = −ln(e^{−M} + e^{−(ln π_j + g_j)})`, in log space (finite
-/// for every finite input, exact for small terms).
+/// `e`: for normalized `log_probs` `[R, C]`, the chosen classes `chosen` `[R, C]` and fresh
+/// standard exponential noise `e` `[m, R, C]`, the chosen class `i` gets `−ln T` with
+/// `T = e_i` (the winner's time, standard exponential) and every other class
+/// `ln π_j − ln(e_j + T·π_j)` (see [`GumbelRao`]). The argument of the logarithm is kept at
+/// or above the smallest normal `f32`, so that an underflow (a chosen class of probability
+/// below 1e-38, say) gives a finite value.
 fn conditional_perturbations(
     log_probs: Tensor<2>,
     chosen: Tensor<2, Bool>,
-    g: Tensor<3>,
+    e: Tensor<3>,
 ) -> Tensor<3> {
     let [r, c] = log_probs.dims();
+    let [m, _, _] = e.dims();
+    let log_probs = log_probs.reshape([1, r, c]);
     let chosen = chosen.reshape([1, r, c]);
-    let top = (g.clone() * chosen.clone().float()).sum_dim(2);
-    // the chosen class's logit raised so that ln σ(x − M) is exactly 0 there
-    let raised = log_probs.reshape([1, r, c]).mask_fill(chosen, CHOSEN);
-    log_sigmoid(raised + g - top.clone()) + top
+    let index = chosen.clone().int().argmax(2).expand([m, r, 1]);
+    let winner = e.clone().gather(2, index);
+    let probs = log_probs.clone().exp();
+    let times = (e.mask_fill(chosen, 0.0) + winner * probs).clamp_min(f32::MIN_POSITIVE);
+    log_probs - times.log()
+}
+
+/// Gumbel-Rao on logits (classes on the last axis, normalized or not): the one-hot draw of
+/// `Categorical(softmax(ℓ))` forward, the Jacobian of `softmax((ℓ + g)/τ)` averaged over `K`
+/// draws of `g` given the draw backward; what [`GumbelRao`] does for a categorical family, as
+/// a function of the logits.
+///
+/// # Errors
+///
+/// [`Error::InvalidParameter`] for a temperature that is not finite and positive or `K = 0`;
+/// [`Error::EmptyCategories`] for an empty class axis.
+///
+/// # Examples
+///
+/// ```
+/// use burn::prelude::*;
+/// use mcgrad::NoiseSource;
+/// use mcgrad::estimators::gumbel_rao;
+///
+/// let device = Device::flex().autodiff();
+/// let logits = Tensor::<3>::zeros([2, 4, 5], &device).require_grad();
+/// let y = gumbel_rao(logits.clone(), 0.5, 10, &mut NoiseSource::seed_from_u64(0))?;
+/// let sums = y.clone().sum_dim(2).inner().try_into_vec_as::<f32>().unwrap();
+/// assert!(sums.iter().all(|&s| s == 1.0));
+/// let g = logits.grad(&y.sum().backward()).unwrap();
+/// assert_eq!(g.dims(), [2, 4, 5]);
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
+pub fn gumbel_rao<const D: usize>(
+    logits: Tensor<D>,
+    temperature: f64,
+    draws: usize,
+    noise: &mut NoiseSource,
+) -> Result<Tensor<D>> {
+    let estimator = GumbelRao::new(temperature, draws)?;
+    check_categories("gumbel_rao", &logits)?;
+    Ok(estimator.categorical(logits, noise))
 }
 
 impl<const D: usize, P: LogitFamily<D>> Estimator<D, P> for GumbelRao {
@@ -217,9 +258,7 @@ impl<const D: usize, P: LogitFamily<D>> Estimator<D, P> for GumbelRao {
     where
         F: FnOnce(Tensor<D>) -> Tensor<1>,
     {
-        through_draws(dist, n, f, |draws| {
-            Ok(self.draw(draws.discrete_logits(), noise))
-        })
+        through_logits(dist, n, f, |logits| self.draw(logits, noise))
     }
 }
 
@@ -270,7 +309,8 @@ mod tests {
     }
 
     /// Every conditional draw keeps the sampled class on top, and the values are the
-    /// truncated Gumbels of the f64 formula, also where `e^{−(ln π + g)}` overflows `f32`.
+    /// truncated Gumbels of the f64 formula `−ln(e^{−M} + e^{−(ln π_j + g_j)})` with
+    /// `M = −ln T`, `g_j = −ln e_j`, also where `1/π_j` overflows `f32`.
     #[test]
     fn conditional_draws_are_truncated_gumbels_below_the_maximum() {
         let device = Device::flex();
@@ -282,27 +322,27 @@ mod tests {
         let g = noise.tensor(StandardNoise::Gumbel, [rows, 5], &device);
         let index = (a.clone() + g).argmax(1);
         let chosen = one_hot(index.clone(), 5).equal_elem(1.0);
-        let g = noise.tensor::<3>(StandardNoise::Gumbel, [4, rows, 5], &device);
-        let v = conditional_perturbations(a.clone(), chosen, g.clone());
+        let e = noise.tensor::<3>(StandardNoise::Exponential, [4, rows, 5], &device);
+        let v = conditional_perturbations(a.clone(), chosen, e.clone());
         let arg = v.clone().argmax(2).reshape([4, rows]);
         let want = index.clone().reshape([1, rows]).expand([4, rows]);
         assert!(arg.equal(want).all().into_scalar::<bool>());
-        let (a, g, v) = (
+        let (a, e, v) = (
             a.try_into_vec_as::<f32>().unwrap(),
-            g.try_into_vec_as::<f32>().unwrap(),
+            e.try_into_vec_as::<f32>().unwrap(),
             v.try_into_vec_as::<f32>().unwrap(),
         );
         let index = index.try_into_vec_as::<i64>().unwrap();
         for d in 0..4 {
             for r in 0..rows {
                 let i = index[r] as usize;
-                let top = g[(d * rows + r) * 5 + i] as f64;
+                let top = -(e[(d * rows + r) * 5 + i] as f64).ln();
                 for j in 0..5 {
                     let got = v[(d * rows + r) * 5 + j] as f64;
                     let want = if j == i {
                         top
                     } else {
-                        let x = a[r * 5 + j] as f64 + g[(d * rows + r) * 5 + j] as f64;
+                        let x = a[r * 5 + j] as f64 - (e[(d * rows + r) * 5 + j] as f64).ln();
                         // −ln(e^{−M} + e^{−x}), as −logaddexp in f64
                         let (hi, lo) = if -top > -x { (-top, -x) } else { (-x, -top) };
                         -(hi + (lo - hi).exp().ln_1p())

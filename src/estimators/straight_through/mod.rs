@@ -20,7 +20,8 @@
 
 use burn::prelude::*;
 
-use super::{Estimate, Estimator, through_draws};
+use super::{Estimate, Estimator, by_draw, check_costs, through_draws};
+use crate::error::Result;
 
 mod decoupled;
 mod family;
@@ -28,11 +29,11 @@ mod gumbel_rao;
 mod plain;
 mod reinmax;
 
-pub use decoupled::DecoupledStraightThrough;
+pub use decoupled::{DecoupledStraightThrough, decoupled_straight_through};
 pub use family::{DiscreteLogits, LogitFamily};
-pub use gumbel_rao::GumbelRao;
+pub use gumbel_rao::{GumbelRao, gumbel_rao};
 pub use plain::{StraightThrough, straight_through};
-pub use reinmax::ReinMax;
+pub use reinmax::{ReinMax, reinmax};
 
 /// `x − sg(x)`: exactly zero forward for a finite `x`, the identity backward. Multiplied by a
 /// constant and added to a hard sample, it attaches a chosen Jacobian to the sample without
@@ -55,4 +56,30 @@ fn as_rows<const D: usize>(t: Tensor<D>) -> Tensor<2> {
     let c = dims[D - 1];
     let r = dims.iter().product::<usize>() / c.max(1);
     t.reshape([r, c])
+}
+
+/// The estimate of a straight-through estimator over a [`LogitFamily`]: as
+/// `through_draws`, with `draw` mapping the (replicated) family's logits to the draws, and
+/// without copying the batch when `n = 1`.
+fn through_logits<const D: usize, P, F>(
+    dist: &P,
+    n: usize,
+    f: F,
+    draw: impl FnOnce(DiscreteLogits<D>) -> Tensor<D>,
+) -> Result<Estimate<Tensor<D>>>
+where
+    P: LogitFamily<D>,
+    F: FnOnce(Tensor<D>) -> Tensor<1>,
+{
+    if n != 1 {
+        return through_draws(dist, n, f, |draws| Ok(draw(draws.discrete_logits())));
+    }
+    let y = draw(dist.discrete_logits());
+    let costs = f(y.clone());
+    check_costs(&costs, dist.rows())?;
+    Ok(Estimate {
+        costs: by_draw(costs.clone().detach(), 1),
+        surrogate: costs,
+        samples: y,
+    })
 }

@@ -3,8 +3,8 @@
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, softmax};
 
-use super::{DiscreteLogits, Estimate, Estimator, LogitFamily, tangent, through_draws};
-use crate::distributions::categorical::finite_log;
+use super::{DiscreteLogits, Estimate, Estimator, LogitFamily, tangent, through_logits};
+use crate::distributions::categorical::{check_categories, finite_log};
 use crate::distributions::{one_hot, params};
 use crate::error::Result;
 use crate::rng::{NoiseSource, StandardNoise};
@@ -112,21 +112,7 @@ impl ReinMax {
     ) -> Tensor<D> {
         let tau = self.temperature;
         match logits {
-            DiscreteLogits::Categorical(log_probs) => {
-                let a = finite_log(log_probs);
-                let c = a.clone().inner();
-                let k = c.dims()[D - 1];
-                let g = noise.tensor(StandardNoise::Gumbel, c.dims(), &c.device());
-                let hard = one_hot((c.clone() + g).argmax(D - 1), k);
-                let pi = c.clone().exp();
-                let mid = (hard.clone() + softmax(c.div_scalar(tau), D - 1)) * 0.5;
-                // 2·J(mid)δ − ½·J(π)δ, one pass over δ per term
-                let delta = tangent(a);
-                let coef = mid.clone() * 2.0 - pi.clone() * 0.5;
-                let s_mid = (mid.clone() * delta.clone()).sum_dim(D - 1);
-                let s_pi = (pi.clone() * delta.clone()).sum_dim(D - 1);
-                delta * coef - s_mid * (mid * 2.0) + s_pi * (pi * 0.5) + hard
-            }
+            DiscreteLogits::Categorical(logits) => self.categorical(logits, noise),
             DiscreteLogits::Bernoulli(logits) => {
                 let c = logits.clone().inner();
                 let u = noise.tensor(StandardNoise::Logistic, c.dims(), &c.device());
@@ -143,6 +129,68 @@ impl ReinMax {
     }
 }
 
+impl ReinMax {
+    /// The categorical draw for logits with classes on the last axis, normalized or not
+    /// (everything here is invariant to a shift of a row).
+    fn categorical<const D: usize>(&self, logits: Tensor<D>, noise: &mut NoiseSource) -> Tensor<D> {
+        let a = finite_log(logits);
+        let c = a.clone().inner();
+        let k = c.dims()[D - 1];
+        let g = noise.tensor(StandardNoise::Gumbel, c.dims(), &c.device());
+        let hard = one_hot((c.clone() + g).argmax(D - 1), k);
+        let pi = softmax(c.clone(), D - 1);
+        // twice the midpoint π_½: 2·J(π_½)δ − ½·J(π)δ
+        // = (2π_½ − ½π) ⊙ δ − ½·(2π_½)⟨2π_½, δ⟩ + ½·π⟨π, δ⟩
+        let mid2 = hard.clone() + softmax(c.div_scalar(self.temperature), D - 1);
+        let half_pi = pi.clone() * 0.5;
+        let coef = mid2.clone() - half_pi.clone();
+        let delta = tangent(a);
+        let s_mid = (mid2.clone() * delta.clone()).sum_dim(D - 1);
+        let s_pi = (pi * delta.clone()).sum_dim(D - 1);
+        delta * coef - s_mid * (mid2 * 0.5) + s_pi * half_pi + hard
+    }
+}
+
+/// ReinMax on logits (classes on the last axis, normalized or not): the one-hot draw of
+/// `Categorical(softmax(ℓ))` forward, the ReinMax gradient backward; what [`ReinMax`] does for
+/// a categorical family, as a function of the logits, in the manner of
+/// [`gumbel_softmax`](super::super::gumbel_softmax).
+///
+/// # Errors
+///
+/// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for a temperature that is not
+/// finite and positive; [`Error::EmptyCategories`](crate::Error::EmptyCategories) for an empty
+/// class axis.
+///
+/// # Examples
+///
+/// ```
+/// use burn::prelude::*;
+/// use mcgrad::NoiseSource;
+/// use mcgrad::estimators::reinmax;
+///
+/// let device = Device::flex().autodiff();
+/// let logits = Tensor::<3>::zeros([2, 4, 5], &device).require_grad();
+/// let y = reinmax(logits.clone(), 1.0, &mut NoiseSource::seed_from_u64(0))?;
+/// // exactly one-hot along the last axis
+/// let sums = y.clone().sum_dim(2).inner().try_into_vec_as::<f32>().unwrap();
+/// assert!(sums.iter().all(|&s| s == 1.0));
+/// let w = Tensor::<3>::ones([2, 4, 5], &device);
+/// // a cost that does not depend on the class has a zero gradient
+/// let g = logits.grad(&(y * w).sum().backward()).unwrap().try_into_vec_as::<f32>().unwrap();
+/// assert!(g.iter().all(|x| x.abs() < 1e-6));
+/// # Ok::<(), mcgrad::Error>(())
+/// ```
+pub fn reinmax<const D: usize>(
+    logits: Tensor<D>,
+    temperature: f64,
+    noise: &mut NoiseSource,
+) -> Result<Tensor<D>> {
+    let estimator = ReinMax::new(temperature)?;
+    check_categories("reinmax", &logits)?;
+    Ok(estimator.categorical(logits, noise))
+}
+
 impl<const D: usize, P: LogitFamily<D>> Estimator<D, P> for ReinMax {
     type Sample = Tensor<D>;
 
@@ -156,9 +204,7 @@ impl<const D: usize, P: LogitFamily<D>> Estimator<D, P> for ReinMax {
     where
         F: FnOnce(Tensor<D>) -> Tensor<1>,
     {
-        through_draws(dist, n, f, |draws| {
-            Ok(self.draw(draws.discrete_logits(), noise))
-        })
+        through_logits(dist, n, f, |logits| self.draw(logits, noise))
     }
 }
 
