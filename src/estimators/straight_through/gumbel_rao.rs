@@ -46,7 +46,7 @@ use crate::special::softplus;
 ///   checks the two biases agree).
 /// - Variance: never above ST Gumbel-softmax's, and falling with `K` towards the variance of
 ///   the conditional mean; the gain is largest at low τ, where the relaxation noise dominates
-///   (at τ = 0.1 on the test problem, `K = 10` cuts the variance by a factor of about 5).
+///   (at τ = 0.1 on the problems of docs/RESULTS.md, `K = 10` cuts it by a factor of 5 to 7).
 /// - Cost: `K` softmaxes per variable forward, and a backward pass over the `K` of them.
 /// - Requirements: a [`LogitFamily`]; `f` differentiable in its float input.
 ///

@@ -33,9 +33,9 @@ use crate::rng::{NoiseSource, StandardNoise};
 /// - Bias: at τ = 1, none when `f` is quadratic in the draws (a polynomial of degree 2 in the
 ///   one-hot entries of all variables, products across variables included); otherwise of the
 ///   order of `f`'s third derivatives, against first order for straight-through. τ ≠ 1 adds
-///   a first-order term. tests/straight_through_variants.rs measures both; docs/RESULTS.md
-///   shows a cost where ReinMax has a fifth of ST Gumbel-softmax's bias, and one (cubic)
-///   where it has more.
+///   a first-order term. tests/straight_through_variants.rs measures both; in docs/RESULTS.md,
+///   on a decoder-like cost ReinMax at τ = 1 has 1/17 of the bias of ST Gumbel-softmax at
+///   τ = 1 and 1/4 of plain straight-through's, and on a cubic cost more than either.
 /// - Variance: that of a straight-through estimator: the draw `D` is the only randomness (no
 ///   relaxation noise in the backward pass).
 /// - Requirements: a [`LogitFamily`] (Categorical, OneHotCategorical, Bernoulli); `f`
