@@ -164,46 +164,53 @@ fn decoupled_straight_through_stays_finite() {
     }
 }
 
-/// At logits ±1e4 the draw is the larger class, and the gradient of a cost that does not
-/// depend on the draw's class in the saturated rows is exactly zero there.
+/// One draw of each row of `logits` and the gradient of the cost `Σ_k y_k` (1 for every
+/// one-hot draw, so its exact gradient is zero).
+fn draw_and_gradient<E>(mut estimator: E, logits: &Tensor<2>) -> (Vec<f32>, Vec<f32>)
+where
+    E: Estimator<2, OneHotCategorical<2>, Sample = Tensor<2>>,
+{
+    let logits = logits.clone().require_grad();
+    let q = OneHotCategorical::from_logits(logits.clone()).unwrap();
+    let rows = logits.dims()[0];
+    let est = estimator
+        .estimate(&q, 1, &mut NoiseSource::seed_from_u64(1), |y| {
+            y.sum_dim(1).reshape([rows])
+        })
+        .unwrap();
+    let y = est
+        .samples
+        .clone()
+        .inner()
+        .try_into_vec_as::<f32>()
+        .unwrap();
+    let g = logits.grad(&est.loss().backward()).unwrap();
+    (y, g.try_into_vec_as::<f32>().unwrap())
+}
+
+/// At logits ±1e4 the draw is the larger class, and the gradient of a cost that is the same
+/// for every class is zero.
 #[test]
 fn saturated_logits_draw_the_larger_class() {
     let device = common::device().autodiff();
     let logits = Tensor::<2>::from_floats([[1e4, -1e4, 0.0], [-1e4, 0.0, 1e4]], &device);
     for tau in [1e-3, 1.0, 1e3] {
-        let q = OneHotCategorical::from_logits(logits.clone()).unwrap();
-        let mut estimators: Vec<Box<dyn FnMut(&OneHotCategorical<2>) -> Tensor<2>>> = vec![
-            Box::new(move |q| {
-                ReinMax::new(tau)
-                    .unwrap()
-                    .estimate(q, 1, &mut NoiseSource::seed_from_u64(1), |y| {
-                        y.sum_dim(1).reshape([2])
-                    })
-                    .unwrap()
-                    .samples
-            }),
-            Box::new(move |q| {
-                GumbelRao::new(tau, 4)
-                    .unwrap()
-                    .estimate(q, 1, &mut NoiseSource::seed_from_u64(1), |y| {
-                        y.sum_dim(1).reshape([2])
-                    })
-                    .unwrap()
-                    .samples
-            }),
-            Box::new(move |q| {
-                DecoupledStraightThrough::new(1.0, tau)
-                    .unwrap()
-                    .estimate(q, 1, &mut NoiseSource::seed_from_u64(1), |y| {
-                        y.sum_dim(1).reshape([2])
-                    })
-                    .unwrap()
-                    .samples
-            }),
-        ];
-        for draw in estimators.iter_mut() {
-            let y = draw(&q).inner().try_into_vec_as::<f32>().unwrap();
-            assert_eq!(y, vec![1.0, 0.0, 0.0, 0.0, 0.0, 1.0]);
+        for (name, (y, g)) in [
+            (
+                "ReinMax",
+                draw_and_gradient(ReinMax::new(tau).unwrap(), &logits),
+            ),
+            (
+                "Gumbel-Rao",
+                draw_and_gradient(GumbelRao::new(tau, 4).unwrap(), &logits),
+            ),
+            (
+                "decoupled ST",
+                draw_and_gradient(DecoupledStraightThrough::new(1.0, tau).unwrap(), &logits),
+            ),
+        ] {
+            assert_eq!(y, vec![1.0, 0.0, 0.0, 0.0, 0.0, 1.0], "{name} τ = {tau}");
+            assert!(g.iter().all(|x| x.abs() < 1e-6), "{name} τ = {tau}: {g:?}");
         }
     }
 }
