@@ -24,4 +24,5 @@ for r in 1 2 3; do
     RAYON_NUM_THREADS=$t "$BIN" --bench --measurement-time 3 --warm-up-time 1 >> "$O/ours_t${t}_r$r.log" 2>&1
   done
 done
+"$PY" benches/st_variants_summary.py "$O" | tee "$O/summary.txt"
 echo done > "$O/DONE"

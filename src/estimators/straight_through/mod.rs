@@ -5,15 +5,18 @@
 //! | [`StraightThrough`] (Bengio et al. 2013) | `J(π)` | first order | low |
 //! | [`GumbelSoftmax::straight_through`](super::GumbelSoftmax::straight_through) | `J(y)/τ`, `y = softmax((ln π + g)/τ)` | first order | grows as τ → 0 |
 //! | [`ReinMax`] (Liu et al. 2023) | `2·J((D + softmax(θ/τ))/2) − ½·J(π)` | second order: none for quadratic `f` at τ = 1 | about that of ST |
-//! | [`GumbelRao`] (Paulus et al. 2021) | `E[J(y)/τ | D]` by `K` draws of `g` given `D` | that of ST Gumbel-softmax | lower, falls with `K` |
+//! | [`GumbelRao`] (Paulus et al. 2021) | `E[J(y)/τ \| D]` by `K` draws of `g` given `D` | that of ST Gumbel-softmax | lower, falls with `K` |
 //! | [`DecoupledStraightThrough`] (Shah et al. 2024) | `J(y_b)/τ_b`, `y_b = softmax(θ/τ_b + g)`, draw `argmax(θ/τ_f + g)` | first order (plus the law's tempering when τ_f ≠ 1) | falls as τ_b grows |
 //!
 //! `J(p) = diag(p) − p pᵀ` is the Jacobian of the softmax at `p`; the gradient of the cost
 //! flows back as `J·∂f/∂D`. For a Bernoulli the same estimators apply to the two classes
 //! `{1, 0}` with logits `(ℓ, 0)`: `J(p)` becomes `p(1 − p)`.
 //!
-//! The three new estimators draw from a [`LogitFamily`] (Categorical, OneHotCategorical,
-//! Bernoulli): they need the (log-)probabilities as logits, which every family here exposes.
+//! [`ReinMax`], [`GumbelRao`] and [`DecoupledStraightThrough`] draw from a [`LogitFamily`]
+//! (Categorical, OneHotCategorical, Bernoulli), whose logits they differentiate; each also
+//! comes as a function of categorical logits ([`reinmax`], [`gumbel_rao`],
+//! [`decoupled_straight_through`]), as [`gumbel_softmax`](super::gumbel_softmax) does for ST
+//! Gumbel-softmax.
 //!
 //! tests/straight_through_variants.rs measures their bias and variance against the exact
 //! gradient by enumeration; docs/RESULTS.md has the table.
