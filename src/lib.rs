@@ -19,6 +19,10 @@
 //! | [`GumbelRao`](estimators::GumbelRao) (Paulus et al. 2021) | that of ST Gumbel-softmax | below ST Gumbel-softmax's, falling with `K` | the same |
 //! | [`DecoupledStraightThrough`](estimators::DecoupledStraightThrough) (Shah et al. 2024) | biased; tempered draws at τ_f ≠ 1 | falls as τ_b grows | the same |
 //! | [`exact_expectation`](estimators::exact_expectation) (enumeration) | none | none | a small [`EnumerableSupport`](distributions::EnumerableSupport) |
+//! | [`ImportanceWeighted`](estimators::ImportanceWeighted) (IWAE bound, `k` draws), [`InferenceGradient::Standard`](estimators::InferenceGradient::Standard) | none for `∇L_k` | low; the proposal's signal-to-noise falls as `1/√k` | a [`Reparameterized`](distributions::Reparameterized) proposal |
+//! | … [`InferenceGradient::Dreg`](estimators::InferenceGradient::Dreg) (doubly reparameterized), `RwsDreg` | none for `∇φ L_k` (RWS-DReG: for the wake-φ update) | lower than standard for the proposal, more so as `k` grows | the same, with [`DetachParameters`](estimators::multisample::DetachParameters) |
+//! | … [`InferenceGradient::StickingTheLanding`](estimators::InferenceGradient::StickingTheLanding) | none for the ELBO (`k = 1`); **biased** for `∇φ L_k`, `k > 1` | zero at the exact posterior | the same |
+//! | [`Vimco`](estimators::Vimco) (multi-sample score function) | none for `∇L_k` | per-draw leave-one-out baseline | any [`Distribution`](distributions::Distribution) (discrete latents), `k ≥ 2` |
 //!
 //! The families: Normal, MultivariateNormal, LogNormal, Uniform, Exponential, Laplace,
 //! Logistic and Gumbel (pathwise); Categorical, OneHotCategorical and Bernoulli (discrete);

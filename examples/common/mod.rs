@@ -1,11 +1,16 @@
-//! The tooling every example shares: the command line, MNIST, outputs and progress, and the
-//! CPU runtime set-up. Each example includes it with `#[path = "../common/mod.rs"] mod common;`.
+//! Helpers the examples' training loops call: the command line, MNIST, the progress bar,
+//! metrics and pictures, checkpoints, errors. The loop itself is in each example's `main`.
+//! Each example includes this folder with `#[path = "../common/mod.rs"] mod common;`.
 #![allow(dead_code)]
 
+pub mod checkpoint;
 pub mod cli;
+pub mod data;
+pub mod failure;
+pub mod metrics;
 pub mod mnist;
-pub mod outputs;
-pub mod session;
+pub mod pictures;
+pub mod progress;
 
 /// Sets up the CPU thread pool the flex and ndarray backends use: `threads` workers (all
 /// cores by default), each with denormal floats flushed to zero.

@@ -28,44 +28,66 @@
 //! objective on the test set at the final temperature (for `gumbel-softmax` it is computed on
 //! relaxed codes, and is lower than the discrete figure: the gap is the relaxation's bias).
 //!
-//! **What to look at.** In `runs/discrete_vae/`: `metrics.json`, `curves.png` (training
-//! objective, test discrete −ELBO and relaxed objective per epoch), `reconstructions.png`
-//! (test images over their reconstructions from the most likely code), `samples.png` (codes
-//! drawn uniformly from the prior and decoded: rougher than the Gaussian VAE's), and the
-//! checkpoint `model.bpk`.
+//! **The code.** `main` reads from the top: options, data, model and optimizer, then the loop
+//! `for epoch … for batch …`: the temperature of the step, the loss built by the chosen
+//! estimator (one `match` over `EstimatorChoice` in `reconstruction_surrogate`: a new
+//! estimator is one more variant and one more arm), and the optimizer step written out.
 //!
-//! Run: `cargo run --release --features wgpu --example discrete_vae -- --estimator st-gumbel`.
+//! **What to look at.** In `runs/discrete_vae/`: `metrics.json`, `history.json`,
+//! `curves.png` (training objective, test discrete −ELBO and relaxed objective per epoch),
+//! `reconstructions.png` (test images over their reconstructions from the most likely code),
+//! `samples.png` (codes drawn uniformly from the prior and decoded: rougher than the Gaussian
+//! VAE's), `model.bpk` and `checkpoint/` (for `--resume`).
+//!
+//! Run: `cargo run --release --features wgpu --example discrete_vae -- --estimator st-gumbel`
+//! (10 epochs, about 2 minutes on 2 cores: test −ELBO 121.73 nats with ST Gumbel-softmax,
+//! 124.92 with the default `gumbel-softmax`, at seed 0).
 
 #[path = "../common/mod.rs"]
 mod common;
 
+use std::process::ExitCode;
+use std::time::Instant;
+
 use burn::nn::{Linear, LinearConfig};
-use burn::optim::AdamConfig;
+use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
 use clap::Parser;
 use mcgrad::NoiseSource;
-use mcgrad::distributions::sum_per_row;
-use mcgrad::distributions::{Bernoulli, Distribution, OneHotCategorical};
+use mcgrad::distributions::{Bernoulli, Distribution, OneHotCategorical, sum_per_row};
 use mcgrad::estimators::baselines::LeaveOneOut;
 use mcgrad::estimators::{Estimator, GumbelSoftmax, ScoreFunction, StraightThrough};
 use mcgrad::kl::kl_divergence;
 use mcgrad::schedule::{ExponentialAnnealing, TemperatureSchedule};
 use serde_json::json;
 
-use common::cli::CommonArgs;
-use common::mnist::{Binarization, PIXELS, Prepared};
-use common::outputs::save_grid;
-use common::session::{Outcome, Session, descend, test_mean};
+use common::checkpoint::{self, TrainingState};
+use common::cli::{self, CommonArgs};
+use common::data;
+use common::failure::{Failure, exit_with};
+use common::metrics::{test_mean, write_metrics};
+use common::mnist::{self, Binarization, PIXELS, Prepared};
+use common::pictures::{pixels, save_grid};
+use common::progress::Progress;
+
+const EXAMPLE: &str = "discrete_vae";
 
 /// The gradient estimator for the discrete latents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 enum EstimatorChoice {
+    /// The Concrete relaxation (Gumbel-softmax): biased, low variance.
     GumbelSoftmax,
+    /// Straight-through Gumbel-softmax: one-hot forward, relaxed gradient backward.
     StGumbel,
+    /// Plain straight-through: one-hot forward, gradient of the probabilities backward.
     St,
+    /// Score function with the leave-one-out baseline over --samples draws: unbiased.
     ReinforceRloo,
 }
+
+/// The options that define the model: a resumed or evaluated run must keep them.
+const MODEL_OPTIONS: [&str; 2] = ["latents", "classes"];
 
 #[derive(Debug, Parser, serde::Serialize)]
 #[command(about = "Categorical VAE on MNIST with a choice of discrete gradient estimators")]
@@ -75,23 +97,49 @@ struct Args {
     #[arg(long, value_enum, default_value = "gumbel-softmax")]
     estimator: EstimatorChoice,
     /// Categorical latent variables.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_name = "N", value_parser = cli::size)]
     latents: usize,
     /// Classes per latent variable.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = cli::size)]
     classes: usize,
     /// Initial temperature τ₀ of τ = max(τ_min, τ₀·exp(−r·step)).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_name = "X", value_parser = cli::positive_finite)]
     tau_initial: f64,
     /// Annealing rate r per step.
-    #[arg(long, default_value_t = 3e-5)]
+    #[arg(long, default_value_t = 3e-5, value_name = "X", value_parser = cli::non_negative_finite)]
     tau_rate: f64,
     /// Temperature floor τ_min.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, value_name = "X", value_parser = cli::positive_finite)]
     tau_min: f64,
     /// Draws per image for reinforce-rloo (at least 2).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = samples)]
     samples: usize,
+}
+
+/// From 2 to 1000 draws.
+fn samples(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (2..=1000).contains(&n) => Ok(n),
+        _ => Err(
+            "must be a whole number from 2 to 1000 (the leave-one-out baseline needs two draws)"
+                .into(),
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The model: an encoder to 30 × 10 logits, a decoder from the 30 one-hot codes.
+// ---------------------------------------------------------------------------------------
+
+/// The latent sizes of the categorical VAE; `init` builds it.
+#[derive(Config, Debug)]
+struct CategoricalVaeConfig {
+    /// Categorical latent variables.
+    #[config(default = 30)]
+    latents: usize,
+    /// Classes per latent variable.
+    #[config(default = 10)]
+    classes: usize,
 }
 
 #[derive(Module, Debug)]
@@ -104,10 +152,10 @@ struct CategoricalVae {
     dec3: Linear,
 }
 
-impl CategoricalVae {
-    fn new(latents: usize, classes: usize, device: &Device) -> Self {
-        let code = latents * classes;
-        Self {
+impl CategoricalVaeConfig {
+    fn init(&self, device: &Device) -> CategoricalVae {
+        let code = self.latents * self.classes;
+        CategoricalVae {
             enc1: LinearConfig::new(PIXELS, 512).init(device),
             enc2: LinearConfig::new(512, 256).init(device),
             enc3: LinearConfig::new(256, code).init(device),
@@ -116,7 +164,9 @@ impl CategoricalVae {
             dec3: LinearConfig::new(512, PIXELS).init(device),
         }
     }
+}
 
+impl CategoricalVae {
     /// `q_φ(z | x)`: logits `[B, latents, classes]`.
     fn encode(&self, x: Tensor<2>, latents: usize, classes: usize) -> OneHotCategorical<3> {
         let b = x.dims()[0];
@@ -152,8 +202,35 @@ impl CategoricalVae {
     }
 }
 
-/// The training objective per image (a surrogate loss) with the chosen estimator at
-/// temperature τ.
+// ---------------------------------------------------------------------------------------
+// The loss: the estimator is chosen here.
+// ---------------------------------------------------------------------------------------
+
+/// The reconstruction term `E_{z~q}[cost(z)]` as a surrogate loss per image, `[B]`: its value
+/// estimates the expectation, its gradient the expectation's gradient, by the chosen
+/// estimator at temperature τ (used by the relaxed ones).
+fn reconstruction_surrogate(
+    estimator: EstimatorChoice,
+    q: &OneHotCategorical<3>,
+    tau: f64,
+    samples: usize,
+    noise: &mut NoiseSource,
+    cost: impl Fn(Tensor<3>) -> Tensor<1>,
+) -> mcgrad::Result<Tensor<1>> {
+    let estimate = match estimator {
+        EstimatorChoice::GumbelSoftmax => GumbelSoftmax::new(tau)?.estimate(q, 1, noise, cost)?,
+        EstimatorChoice::StGumbel => {
+            GumbelSoftmax::straight_through(tau)?.estimate(q, 1, noise, cost)?
+        }
+        EstimatorChoice::St => StraightThrough.estimate(q, 1, noise, cost)?,
+        EstimatorChoice::ReinforceRloo => {
+            ScoreFunction::new(LeaveOneOut).estimate(q, samples, noise, cost)?
+        }
+    };
+    Ok(estimate.surrogate)
+}
+
+/// The training objective per image, `[B]`: the reconstruction surrogate plus the exact KL.
 fn objective(
     model: &CategoricalVae,
     args: &Args,
@@ -163,24 +240,8 @@ fn objective(
 ) -> mcgrad::Result<Tensor<1>> {
     let q = model.encode(x.clone(), args.latents, args.classes);
     let cost = |z: Tensor<3>| model.reconstruction_cost(&x, z);
-    let reconstruction = match args.estimator {
-        EstimatorChoice::GumbelSoftmax => {
-            GumbelSoftmax::new(tau)?
-                .estimate(&q, 1, noise, cost)?
-                .surrogate
-        }
-        EstimatorChoice::StGumbel => {
-            GumbelSoftmax::straight_through(tau)?
-                .estimate(&q, 1, noise, cost)?
-                .surrogate
-        }
-        EstimatorChoice::St => StraightThrough.estimate(&q, 1, noise, cost)?.surrogate,
-        EstimatorChoice::ReinforceRloo => {
-            ScoreFunction::new(LeaveOneOut)
-                .estimate(&q, args.samples, noise, cost)?
-                .surrogate
-        }
-    };
+    let reconstruction =
+        reconstruction_surrogate(args.estimator, &q, tau, args.samples, noise, cost)?;
     Ok(reconstruction + CategoricalVae::kl_to_uniform(&q))
 }
 
@@ -196,88 +257,160 @@ fn discrete_neg_elbo(
     model.reconstruction_cost(&x, z) + CategoricalVae::kl_to_uniform(&q)
 }
 
-fn main() -> Outcome<()> {
-    let args = Args::parse();
+// ---------------------------------------------------------------------------------------
+// Training and evaluation.
+// ---------------------------------------------------------------------------------------
+
+fn main() -> ExitCode {
+    let args: Args = cli::parse(|command| {
+        let command = cli::default(command, "epochs", "10");
+        let command = cli::default(command, "batch_size", "100");
+        cli::default(command, "lr", "0.001")
+    });
+    exit_with(|| run(args))
+}
+
+fn run(args: Args) -> Result<(), Failure> {
     let c = &args.common;
-    let session = Session::start(c, "discrete_vae")?;
-    let (epochs, batch, lr) = (
-        c.epochs.unwrap_or(10),
-        c.batch_size.unwrap_or(100),
-        c.lr.unwrap_or(1e-3),
-    );
+    let started = Instant::now();
+    let out = checkpoint::prepare_out_dir(c, EXAMPLE)?;
+    let device = c.device()?;
     let schedule = ExponentialAnnealing::new(args.tau_initial, args.tau_rate, args.tau_min)?;
     println!("estimator {:?}", args.estimator);
 
-    let (train, test) = session.data(Binarization::Dynamic, usize::MAX)?;
-    let model = session.restore(CategoricalVae::new(
-        args.latents,
-        args.classes,
-        &session.train_device,
-    ))?;
+    // Data: dynamic binarization of the training batches, the test set binarized once.
+    let (train, test) = data::splits(c, EXAMPLE, Binarization::Dynamic)?;
 
+    // Model, optimizer, training noise (Burn's initializers draw from the device's generator).
+    let train_device = device.clone().autodiff();
+    train_device.seed(c.seed);
+    let config = CategoricalVaeConfig::new()
+        .with_latents(args.latents)
+        .with_classes(args.classes);
+    let mut model = config.init(&train_device);
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let mut noise = NoiseSource::seed_from_u64(c.seed);
-    let device = session.device.clone();
-    let (model, history) = session.train(
-        model,
-        &train,
-        (epochs, batch),
-        &mut noise,
-        |model, x, at, noise| {
-            let tau = schedule.temperature(at.step as u64);
-            let loss = objective(&model, &args, x, tau, noise)?.mean();
-            Ok(descend(&mut optimizer, lr, model, loss))
-        },
-        |model, steps| {
-            let valid = model.valid();
-            let tau = schedule.temperature(steps as u64);
-            Ok(vec![
-                (
-                    "test −ELBO, discrete",
-                    test_mean(&test, 1000, 777, &device, |x, n| {
-                        discrete_neg_elbo(&valid, &args, x, n)
-                    }),
-                ),
-                (
-                    "test objective, relaxed",
-                    test_mean(&test, 1000, 778, &device, |x, n| {
-                        objective(&valid, &args, x, tau, n).expect("valid settings")
-                    }),
-                ),
-            ])
-        },
-    )?;
+    let mut state = TrainingState::new(EXAMPLE, c.seed, &args);
+    if c.resume {
+        let resumed = checkpoint::resume(&out, model, optimizer, &args, &MODEL_OPTIONS)?;
+        (model, optimizer) = (resumed.model, resumed.optimizer);
+        (noise, state) = (resumed.noise, resumed.state);
+    }
+    if c.eval_only {
+        let (trained, saved) = checkpoint::load_trained(&out, model, &args, &MODEL_OPTIONS)?;
+        model = trained;
+        state = saved.unwrap_or(state);
+    }
+    // The test figures after `steps` steps: the −ELBO with discrete codes, and the training
+    // objective at the temperature reached.
+    let evaluate = |model: &CategoricalVae, steps: usize| {
+        let valid = model.valid();
+        let tau = schedule.temperature(steps as u64);
+        let discrete = test_mean(&test, 1000, 777, &device, |x, n| {
+            discrete_neg_elbo(&valid, &args, x, n)
+        });
+        let relaxed = test_mean(&test, 1000, 778, &device, |x, n| {
+            objective(&valid, &args, x, tau, n).expect("τ > 0 by the schedule's checks")
+        });
+        (discrete, relaxed)
+    };
 
-    let valid = model.valid();
-    let tau = schedule.temperature(history.steps as u64);
-    let test_neg_elbo = history.figure("test −ELBO, discrete")?;
-    let relaxed = history.figure("test objective, relaxed")?;
+    // Training, up to epoch --epochs.
+    let (mut epochs_now, mut seconds_now) = (0, 0.0);
+    for epoch in state.epoch + 1..=c.last_epoch() {
+        let order = mnist::shuffled(train.len(), &mut noise);
+        let batches = c.batches(&order);
+        let mut progress = Progress::new(epoch, c.last_epoch(), batches.len(), c.quiet);
+        for (i, indices) in batches.into_iter().enumerate() {
+            let x = train.batch(indices, &mut noise, &train_device);
+            // The temperature anneals with the steps taken since the start of the run.
+            let tau = schedule.temperature((state.steps() + i) as u64);
+            // The loss: the negative ELBO, its reconstruction term by the chosen estimator.
+            let loss = objective(&model, &args, x, tau, &mut noise)?.mean();
+            let value = loss.clone().detach();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(c.lr, model, grads);
+            progress.step(value)?; // a loss that is not finite stops the run here
+        }
+        let (train_loss, steps, elapsed) = progress.finish();
+        let total = state.steps() + steps;
+        let (discrete, relaxed) = evaluate(&model, total);
+        let figures = [
+            ("train", train_loss),
+            ("test −ELBO, discrete", discrete),
+            ("test objective, relaxed", relaxed),
+        ];
+        let seconds = elapsed.as_secs_f64();
+        state
+            .history
+            .end_epoch(epoch, &figures, total, seconds, steps)?;
+        state.epoch = epoch;
+        checkpoint::save(&out, &model, &optimizer, &noise, &mut state)?;
+        state.history.write(&out, EXAMPLE)?;
+        let plotted = figures.map(|(name, _)| name);
+        state
+            .history
+            .plot(&out, &title(&args), "nats per image", &plotted)?;
+        (epochs_now, seconds_now) = (epochs_now + 1, seconds_now + seconds);
+        if c.out_of_time(seconds_now) {
+            println!("--max-minutes reached after epoch {epoch}");
+            break;
+        }
+    }
+
+    // Final figures and pictures (to eval/ when this invocation trained no epoch).
+    let dir = checkpoint::results_dir(&out, epochs_now == 0)?;
+    let tau = schedule.temperature(state.steps() as u64);
+    let (test_neg_elbo, relaxed) = match (
+        state.history.last("test −ELBO, discrete"),
+        state.history.last("test objective, relaxed"),
+    ) {
+        (Some(d), Some(r)) if epochs_now > 0 => (d, r),
+        _ => evaluate(&model, state.steps()),
+    };
     println!(
         "test −ELBO (discrete codes) {test_neg_elbo:.2} nats, relaxed objective {relaxed:.2} nats at τ = {tau:.3}"
     );
-    write_pictures(&valid, &args, &test, &session.out, &device)?;
-    session.finish(
-        &format!("Categorical VAE on MNIST ({:?})", args.estimator),
-        "nats per image",
-        &["train", "test −ELBO, discrete", "test objective, relaxed"],
-        json!({
-            "estimator": args.estimator,
-            "test_neg_elbo_nats": test_neg_elbo,
-            "test_relaxed_objective_nats": relaxed,
-            "final_temperature": tau,
-        }),
-        &history,
+    write_pictures(&model.valid(), &args, &test, &dir, &device)?;
+    let figures = json!({
+        "estimator": args.estimator,
+        "test_neg_elbo_nats": test_neg_elbo,
+        "test_relaxed_objective_nats": relaxed,
+        "final_temperature": tau,
+    });
+    let wall = started.elapsed().as_secs_f64();
+    write_metrics(
+        &dir,
+        EXAMPLE,
+        figures,
+        &state.history,
+        wall,
+        epochs_now == 0,
         &args,
-    )
+        &device,
+    )?;
+    println!("wrote {} ({wall:.0} s)", dir.display());
+    Ok(())
 }
 
+fn title(args: &Args) -> String {
+    use clap::ValueEnum;
+    let estimator = args
+        .estimator
+        .to_possible_value()
+        .expect("no skipped variant");
+    format!("Categorical VAE on MNIST ({})", estimator.get_name())
+}
+
+/// `reconstructions.png` (test images over their reconstructions from the most likely code)
+/// and `samples.png` (uniform prior codes, decoded).
 fn write_pictures(
     model: &CategoricalVae,
     args: &Args,
     test: &Prepared,
     out: &std::path::Path,
     device: &Device,
-) -> Result<(), Box<dyn std::error::Error>> {
+) -> Result<(), Failure> {
     let mut noise = NoiseSource::seed_from_u64(0x5eed);
     let n = test.len().min(16);
     let idx: Vec<usize> = (0..n).collect();
@@ -290,18 +423,13 @@ fn write_pictures(
         .equal(probs.max_dim(2).expand([n, args.latents, args.classes]))
         .float();
     let recon = sigmoid(model.decode(mode).logits().clone());
-    let mut pairs = x.try_into_vec_as::<f32>()?;
-    pairs.extend(recon.try_into_vec_as::<f32>()?);
+    let mut pairs = pixels(x);
+    pairs.extend(pixels(recon));
     save_grid(&out.join("reconstructions.png"), &pairs, n)?;
     let prior = OneHotCategorical::from_logits_unchecked(Tensor::<3>::zeros(
         [64, args.latents, args.classes],
         device,
     ))?;
     let samples = sigmoid(model.decode(prior.sample(&mut noise)).logits().clone());
-    save_grid(
-        &out.join("samples.png"),
-        &samples.try_into_vec_as::<f32>()?,
-        8,
-    )?;
-    Ok(())
+    save_grid(&out.join("samples.png"), &pixels(samples), 8)
 }

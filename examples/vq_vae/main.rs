@@ -20,39 +20,61 @@
 //! averages of its assigned encoder outputs (decay γ = 0.99, van den Oord et al. 2017
 //! appendix A.1) instead of the codebook loss. With `--restart-dead`, codes that no encoder
 //! output has used lately are moved onto random encoder outputs of the batch, which prevents
-//! codebook collapse.
+//! codebook collapse. Both are codebook maintenance, done between optimizer steps, not part of
+//! the gradient: they live in `codebook.rs`, beside this file, so that the straight-through
+//! step stays in view here.
+//!
+//! **The code.** `main` reads from the top: options, data, model, optimizer, then the loop
+//! `for epoch … for batch …`: the forward pass with its straight-through quantization, the
+//! loss, the optimizer step written out, then the codebook maintenance.
 //!
 //! **What to look at.** In `runs/vq_vae/`: `metrics.json` (test reconstruction MSE per
 //! pixel, codebook perplexity `exp(H(code usage))` and the fraction of codes in use on the
 //! test set), `reconstructions.png` (rows of test images above their reconstructions: sharp,
 //! the strokes kept), `codes.png` (what each of 64 codes decodes to when it fills the whole
-//! 7×7 grid: textures and stroke fragments rather than digits), `curves.png`, and the
-//! checkpoint. A perplexity far below K, or few codes in use, is codebook collapse.
+//! 7×7 grid: textures and stroke fragments rather than digits), `curves.png`,
+//! `history.json`, `model.bpk` and `checkpoint/`. A perplexity far below K, or few codes in
+//! use, is codebook collapse.
 //!
-//! Run: `cargo run --release --features wgpu --example vq_vae -- --ema --restart-dead`.
+//! Run: `cargo run --release --features wgpu --example vq_vae -- --ema --restart-dead`
+//! (1 epoch, about 2 minutes on 2 cores: test MSE 0.00436 per pixel, all 128 codes in use;
+//! without the two options 0.00703 and 23% of the codes).
 
 #[path = "../common/mod.rs"]
 mod common;
 
+mod codebook;
+
+use std::process::ExitCode;
+use std::time::Instant;
+
 use burn::module::Param;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
-use burn::optim::AdamConfig;
+use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::Distribution as Init;
-use burn::tensor::TensorData;
 use burn::tensor::activation::{relu, sigmoid};
 use clap::Parser;
 use mcgrad::NoiseSource;
 use mcgrad::distributions::one_hot;
 use mcgrad::estimators::straight_through;
-use rand::RngExt;
 use serde_json::json;
 
-use common::cli::CommonArgs;
-use common::mnist::{Binarization, PIXELS, Prepared};
-use common::outputs::save_grid;
-use common::session::{Outcome, Session, descend};
+use codebook::Maintenance;
+use common::checkpoint::{self, TrainingState};
+use common::cli::{self, CommonArgs};
+use common::data;
+use common::failure::{Failure, exit_with};
+use common::metrics::write_metrics;
+use common::mnist::{self, Binarization, PIXELS, Prepared};
+use common::pictures::{pixels, save_grid};
+use common::progress::Progress;
+
+const EXAMPLE: &str = "vq_vae";
+
+/// The options that define the model: a resumed or evaluated run must keep them.
+const MODEL_OPTIONS: [&str; 2] = ["codes", "code_dim"];
 
 #[derive(Debug, Parser, serde::Serialize)]
 #[command(about = "VQ-VAE on MNIST with the straight-through estimator on a codebook")]
@@ -60,30 +82,45 @@ struct Args {
     #[command(flatten)]
     common: CommonArgs,
     /// Codebook entries K.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 128, value_name = "N", value_parser = cli::size)]
     codes: usize,
     /// Code dimension D.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_name = "N", value_parser = cli::size)]
     code_dim: usize,
     /// Commitment weight β.
-    #[arg(long, default_value_t = 0.25)]
+    #[arg(long, default_value_t = 0.25, value_name = "X", value_parser = cli::non_negative_finite)]
     beta: f64,
     /// Update the codebook by exponential moving averages instead of the codebook loss.
     #[arg(long)]
     ema: bool,
-    /// EMA decay γ.
-    #[arg(long, default_value_t = 0.99)]
+    /// EMA decay γ, in [0, 1).
+    #[arg(long, default_value_t = 0.99, value_name = "X", value_parser = cli::decay)]
     ema_decay: f64,
     /// Move codes unused over the last `--restart-every` steps onto random encoder outputs.
     #[arg(long)]
     restart_dead: bool,
     /// Steps between dead-code checks.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = cli::at_least_one)]
     restart_every: usize,
 }
 
+// ---------------------------------------------------------------------------------------
+// The model: a convolutional encoder to a 7×7 grid, the codebook, a decoder.
+// ---------------------------------------------------------------------------------------
+
 /// Grid side of the latent map (28 → 14 → 7).
 const GRID: usize = 7;
+
+/// The codebook's size; `init` builds the VQ-VAE.
+#[derive(Config, Debug)]
+struct VqVaeConfig {
+    /// Codebook entries K.
+    #[config(default = 128)]
+    codes: usize,
+    /// Code dimension D.
+    #[config(default = 32)]
+    code_dim: usize,
+}
 
 #[derive(Module, Debug)]
 struct VqVae {
@@ -95,10 +132,44 @@ struct VqVae {
     dec3: Conv2d,
     /// The codebook `[K, D]`.
     codebook: Param<Tensor<2>>,
-    /// EMA state: the running count of assignments per code `[K]` ...
+    /// EMA state (`codebook.rs`): the running count of assignments per code `[K]` ...
     ema_count: Param<Tensor<1>>,
     /// ... and the running sum of assigned encoder outputs `[K, D]`.
     ema_sum: Param<Tensor<2>>,
+}
+
+impl VqVaeConfig {
+    fn init(&self, device: &Device) -> VqVae {
+        let conv = |i, o, k, s, p| {
+            Conv2dConfig::new([i, o], [k, k])
+                .with_stride([s, s])
+                .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
+                .init(device)
+        };
+        let deconv = |i, o| {
+            ConvTranspose2dConfig::new([i, o], [4, 4])
+                .with_stride([2, 2])
+                .with_padding([1, 1])
+                .init(device)
+        };
+        let (codes, dim) = (self.codes, self.code_dim);
+        let scale = 1.0 / codes as f64;
+        VqVae {
+            enc1: conv(1, 32, 4, 2, 1),
+            enc2: conv(32, 64, 4, 2, 1),
+            enc3: conv(64, dim, 1, 1, 0),
+            dec1: deconv(dim, 64),
+            dec2: deconv(64, 32),
+            dec3: conv(32, 1, 3, 1, 1),
+            codebook: Param::from_tensor(Tensor::random(
+                [codes, dim],
+                Init::Uniform(-scale, scale),
+                device,
+            )),
+            ema_count: Param::from_tensor(Tensor::ones([codes], device)),
+            ema_sum: Param::from_tensor(Tensor::zeros([codes, dim], device)),
+        }
+    }
 }
 
 /// The quantization of a batch: codes, indices, and the losses that train the codebook.
@@ -129,37 +200,6 @@ impl Quantized {
 }
 
 impl VqVae {
-    fn new(codes: usize, dim: usize, device: &Device) -> Self {
-        let conv = |i, o, k, s, p| {
-            Conv2dConfig::new([i, o], [k, k])
-                .with_stride([s, s])
-                .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
-                .init(device)
-        };
-        let deconv = |i, o| {
-            ConvTranspose2dConfig::new([i, o], [4, 4])
-                .with_stride([2, 2])
-                .with_padding([1, 1])
-                .init(device)
-        };
-        let scale = 1.0 / codes as f64;
-        Self {
-            enc1: conv(1, 32, 4, 2, 1),
-            enc2: conv(32, 64, 4, 2, 1),
-            enc3: conv(64, dim, 1, 1, 0),
-            dec1: deconv(dim, 64),
-            dec2: deconv(64, 32),
-            dec3: conv(32, 1, 3, 1, 1),
-            codebook: Param::from_tensor(Tensor::random(
-                [codes, dim],
-                Init::Uniform(-scale, scale),
-                device,
-            )),
-            ema_count: Param::from_tensor(Tensor::ones([codes], device)),
-            ema_sum: Param::from_tensor(Tensor::zeros([codes, dim], device)),
-        }
-    }
-
     /// `z_e`, `[B, D, 7, 7]`.
     fn encode(&self, x: Tensor<2>) -> Tensor<4> {
         let b = x.dims()[0];
@@ -203,99 +243,6 @@ impl VqVae {
         let q = self.quantize(self.encode(x));
         (sigmoid(self.decode(q.z_q.clone())), q)
     }
-
-    /// The EMA codebook update (γ the decay, Laplace smoothing ε = 1e-5):
-    /// `N_k ← γN_k + (1 − γ)n_k`, `m_k ← γm_k + (1 − γ)Σ_{i→k} z_e,i`, `e_k = m_k/N̂_k`.
-    fn ema_update(self, q: &Quantized, decay: f64) -> Self {
-        let k = self.codebook.dims()[0];
-        let onehot = q.one_hot(k); // [M, K]
-        let counts = onehot.clone().sum_dim(0).reshape([k]);
-        let sums = onehot.transpose().matmul(q.z_e_rows.clone().detach());
-        let count = self.ema_count.val().detach() * decay + counts * (1.0 - decay);
-        let sum = self.ema_sum.val().detach() * decay + sums * (1.0 - decay);
-        let n = count.clone().sum();
-        let smoothed = (count.clone() + 1e-5) / (n.clone() + k as f64 * 1e-5) * n;
-        let codebook = sum.clone() / smoothed.reshape([k, 1]);
-        Self {
-            codebook: self.codebook.map(|_| codebook.detach()),
-            ema_count: self.ema_count.map(|_| count.detach()),
-            ema_sum: self.ema_sum.map(|_| sum.detach()),
-            ..self
-        }
-    }
-
-    /// Moves codes with fewer than 1e-3 of the assignments in `usage` onto random encoder
-    /// outputs of the batch. Returns the model and the number of codes moved.
-    fn restart_dead(
-        self,
-        usage: &[f64],
-        q: &Quantized,
-        noise: &mut NoiseSource,
-        ema: bool,
-    ) -> (Self, usize) {
-        let total: f64 = usage.iter().sum();
-        let dead: Vec<usize> = (0..usage.len())
-            .filter(|&k| usage[k] < 1e-3 * total)
-            .collect();
-        if dead.is_empty() {
-            return (self, 0);
-        }
-        let m = q.z_e_rows.dims()[0];
-        let device = q.z_e_rows.device();
-        let picks: Vec<i64> = dead
-            .iter()
-            .map(|_| noise.rng().random_range(0..m) as i64)
-            .collect();
-        let targets = Tensor::<1, Int>::from_data(
-            TensorData::new(
-                dead.iter().map(|&k| k as i64).collect::<Vec<_>>(),
-                [dead.len()],
-            ),
-            &device,
-        );
-        let replacement = q.z_e_rows.clone().detach().select(
-            0,
-            Tensor::from_data(TensorData::new(picks, [dead.len()]), &device),
-        );
-        let moved = dead.len();
-        let codebook = self.codebook.val().detach();
-        let old = codebook.clone().select(0, targets.clone());
-        let codebook = codebook.select_assign(
-            0,
-            targets.clone(),
-            replacement.clone() - old,
-            burn::tensor::IndexingUpdateOp::Add,
-        );
-        let mut out = Self {
-            codebook: self.codebook.map(|_| codebook.require_grad()),
-            ..self
-        };
-        if ema {
-            // restart the running averages of the moved codes at their new position
-            let count = out.ema_count.val().detach();
-            let old_count = count.clone().select(0, targets.clone());
-            let count = count.select_assign(
-                0,
-                targets.clone(),
-                old_count.neg().add_scalar(1.0),
-                burn::tensor::IndexingUpdateOp::Add,
-            );
-            let sum = out.ema_sum.val().detach();
-            let old_sum = sum.clone().select(0, targets.clone());
-            let sum = sum.select_assign(
-                0,
-                targets,
-                replacement - old_sum,
-                burn::tensor::IndexingUpdateOp::Add,
-            );
-            out = Self {
-                ema_count: out.ema_count.map(|_| count),
-                ema_sum: out.ema_sum.map(|_| sum),
-                ..out
-            };
-        }
-        (out, moved)
-    }
 }
 
 /// Test metrics: (MSE per pixel, perplexity of code usage, fraction of codes used).
@@ -329,100 +276,143 @@ fn evaluate(model: &VqVae, test: &Prepared, k: usize, device: &Device) -> (f64, 
     )
 }
 
-fn main() -> Outcome<()> {
-    let args = Args::parse();
+// ---------------------------------------------------------------------------------------
+// Training and evaluation.
+// ---------------------------------------------------------------------------------------
+
+fn main() -> ExitCode {
+    let args: Args = cli::parse(|command| {
+        let command = cli::default(command, "epochs", "1");
+        let command = cli::default(command, "batch_size", "64");
+        cli::default(command, "lr", "0.001")
+    });
+    exit_with(|| run(args))
+}
+
+fn run(args: Args) -> Result<(), Failure> {
     let c = &args.common;
-    let session = Session::start(c, "vq_vae")?;
-    let (epochs, batch, lr) = (
-        c.epochs.unwrap_or(1),
-        c.batch_size.unwrap_or(64),
-        c.lr.unwrap_or(1e-3),
-    );
+    let started = Instant::now();
+    let out = checkpoint::prepare_out_dir(c, EXAMPLE)?;
+    let device = c.device()?;
     println!(
         "K = {}, D = {}, EMA {}, dead-code restarts {}",
         args.codes, args.code_dim, args.ema, args.restart_dead
     );
 
     // Continuous intensities: the reconstruction loss is the squared error.
-    let (train, test) = session.data(Binarization::None, usize::MAX)?;
-    let model = session.restore(VqVae::new(args.codes, args.code_dim, &session.train_device))?;
+    let (train, test) = data::splits(c, EXAMPLE, Binarization::None)?;
 
+    // Model, optimizer, codebook maintenance, training noise.
+    let train_device = device.clone().autodiff();
+    train_device.seed(c.seed);
+    let config = VqVaeConfig::new()
+        .with_codes(args.codes)
+        .with_code_dim(args.code_dim);
+    let mut model = config.init(&train_device);
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let mut maintenance = Maintenance::new(
+        args.codes,
+        args.ema.then_some(args.ema_decay),
+        args.restart_dead.then_some(args.restart_every),
+    );
     let mut noise = NoiseSource::seed_from_u64(c.seed);
-    // code usage since the last restart check, summed on the device
-    let mut usage: Option<Tensor<1>> = None;
-    let mut restarted = 0usize;
-    let device = session.device.clone();
-    let (model, history) = session.train(
-        model,
-        &train,
-        (epochs, batch),
-        &mut noise,
-        |model, x, at, noise| {
+    let mut state = TrainingState::new(EXAMPLE, c.seed, &args);
+    if c.resume {
+        let resumed = checkpoint::resume(&out, model, optimizer, &args, &MODEL_OPTIONS)?;
+        (model, optimizer) = (resumed.model, resumed.optimizer);
+        (noise, state) = (resumed.noise, resumed.state);
+    }
+    if c.eval_only {
+        let (trained, saved) = checkpoint::load_trained(&out, model, &args, &MODEL_OPTIONS)?;
+        model = trained;
+        state = saved.unwrap_or(state);
+    }
+    maintenance.restore(&state.extra, &train_device);
+
+    // Training, up to epoch --epochs.
+    let (mut epochs_now, mut seconds_now) = (0, 0.0);
+    for epoch in state.epoch + 1..=c.last_epoch() {
+        let order = mnist::shuffled(train.len(), &mut noise);
+        let batches = c.batches(&order);
+        let mut progress = Progress::new(epoch, c.last_epoch(), batches.len(), c.quiet);
+        for (i, indices) in batches.into_iter().enumerate() {
+            let x = train.batch(indices, &mut noise, &train_device);
+            // Forward: encode, quantize (straight-through: the decoder's gradient passes to
+            // the encoder as if the quantizer were the identity), decode.
             let (recon, q) = model.forward(x.clone());
+            // The loss: reconstruction + β·commitment, + the codebook loss unless the EMA
+            // moves the codebook.
             let reconstruction = (recon - x).square().mean();
             let mut loss = reconstruction.clone() + q.commitment_loss.clone() * args.beta;
             if !args.ema {
                 loss = loss + q.codebook_loss.clone();
             }
-            let (mut model, _) = descend(&mut optimizer, lr, model, loss);
-            if args.ema {
-                model = model.ema_update(&q, args.ema_decay);
-            }
-            if args.restart_dead {
-                let counts = q.counts(args.codes);
-                let total = match usage.take() {
-                    Some(u) => u + counts,
-                    None => counts,
-                };
-                if (at.step + 1) % args.restart_every == 0 {
-                    let total = total.try_into_vec_as::<f32>()?;
-                    let total: Vec<f64> = total.into_iter().map(f64::from).collect();
-                    let (m, moved) = model.restart_dead(&total, &q, noise, args.ema);
-                    model = m;
-                    restarted += moved;
-                } else {
-                    usage = Some(total);
-                }
-            }
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(c.lr, model, grads);
+            // Codebook maintenance between steps (codebook.rs): EMA, dead-code restarts.
+            model = maintenance.after_step(model, &q, state.steps() + i, &mut noise);
             // the reported loss is the reconstruction error alone
-            Ok((model, reconstruction.detach()))
-        },
-        |model, _| {
-            let (mse, perplexity, used) = evaluate(&model.valid(), &test, args.codes, &device);
-            Ok(vec![
-                ("test MSE", mse),
-                ("perplexity", perplexity),
-                ("codes used", used),
-            ])
-        },
-    )?;
+            progress.step(reconstruction.detach())?;
+        }
+        let (train_loss, steps, elapsed) = progress.finish();
+        let (mse, perplexity, used) = evaluate(&model.valid(), &test, args.codes, &device);
+        let figures = [
+            ("train", train_loss),
+            ("test MSE", mse),
+            ("perplexity", perplexity),
+            ("codes used", used),
+        ];
+        let (total, seconds) = (state.steps() + steps, elapsed.as_secs_f64());
+        state
+            .history
+            .end_epoch(epoch, &figures, total, seconds, steps)?;
+        state.epoch = epoch;
+        state.extra = maintenance.to_json();
+        checkpoint::save(&out, &model, &optimizer, &noise, &mut state)?;
+        state.history.write(&out, EXAMPLE)?;
+        let plotted = ["train", "test MSE"];
+        state
+            .history
+            .plot(&out, "VQ-VAE on MNIST", "MSE per pixel", &plotted)?;
+        (epochs_now, seconds_now) = (epochs_now + 1, seconds_now + seconds);
+        if c.out_of_time(seconds_now) {
+            println!("--max-minutes reached after epoch {epoch}");
+            break;
+        }
+    }
 
-    let valid = model.valid();
-    let (mse, perplexity, used) = (
-        history.figure("test MSE")?,
-        history.figure("perplexity")?,
-        history.figure("codes used")?,
-    );
+    // Final figures and pictures (to eval/ when this invocation trained no epoch).
+    let dir = checkpoint::results_dir(&out, epochs_now == 0)?;
+    let last = |name| state.history.last(name).filter(|_| epochs_now > 0);
+    let (mse, perplexity, used) = match (last("test MSE"), last("perplexity"), last("codes used")) {
+        (Some(m), Some(p), Some(u)) => (m, p, u),
+        _ => evaluate(&model.valid(), &test, args.codes, &device),
+    };
     println!(
         "test MSE {mse:.5} per pixel, codebook perplexity {perplexity:.1} of {}, {:.0}% of codes used",
         args.codes,
         used * 100.0
     );
-    write_pictures(&valid, &test, &session.out, &device, args.codes)?;
-    session.finish(
-        "VQ-VAE on MNIST",
-        "MSE per pixel",
-        &["train", "test MSE"],
-        json!({
-            "test_mse_per_pixel": mse,
-            "codebook_perplexity": perplexity,
-            "codes_used_fraction": used,
-            "codes_restarted": restarted,
-        }),
-        &history,
+    write_pictures(&model.valid(), &test, &dir, &device, args.codes)?;
+    let figures = json!({
+        "test_mse_per_pixel": mse,
+        "codebook_perplexity": perplexity,
+        "codes_used_fraction": used,
+        "codes_restarted": maintenance.restarted(),
+    });
+    let wall = started.elapsed().as_secs_f64();
+    write_metrics(
+        &dir,
+        EXAMPLE,
+        figures,
+        &state.history,
+        wall,
+        epochs_now == 0,
         &args,
-    )
+        &device,
+    )?;
+    println!("wrote {} ({wall:.0} s)", dir.display());
+    Ok(())
 }
 
 /// `reconstructions.png` and `codes.png` (each of 64 codes filling the whole grid, decoded).
@@ -432,24 +422,19 @@ fn write_pictures(
     out: &std::path::Path,
     device: &Device,
     codes: usize,
-) -> Result<(), Box<dyn std::error::Error>> {
+) -> Result<(), Failure> {
     let mut noise = NoiseSource::seed_from_u64(1);
     let n = test.len().min(16);
     let idx: Vec<usize> = (0..n).collect();
     let x = test.batch(&idx, &mut noise, device);
     let (recon, _) = model.forward(x.clone());
-    let mut pairs = x.try_into_vec_as::<f32>()?;
-    pairs.extend(recon.try_into_vec_as::<f32>()?);
+    let mut pairs = pixels(x);
+    pairs.extend(pixels(recon));
     save_grid(&out.join("reconstructions.png"), &pairs, n)?;
     let shown = codes.min(64);
     let e = model.codebook.val().narrow(0, 0, shown);
     let d = e.dims()[1];
     let grid = e.reshape([shown, d, 1, 1]).expand([shown, d, GRID, GRID]);
     let decoded = sigmoid(model.decode(grid));
-    save_grid(
-        &out.join("codes.png"),
-        &decoded.try_into_vec_as::<f32>()?,
-        8,
-    )?;
-    Ok(())
+    save_grid(&out.join("codes.png"), &pixels(decoded), 8)
 }

@@ -24,12 +24,17 @@ use crate::rng::NoiseSource;
 pub mod baselines;
 mod enumeration;
 mod gumbel_softmax;
+pub mod multisample;
 mod pathwise;
 mod score_function;
 mod straight_through;
 
 pub use enumeration::exact_expectation;
 pub use gumbel_softmax::{GumbelSoftmax, gumbel_softmax};
+pub use multisample::{
+    ImportanceWeighted, InferenceGradient, MultiSampleEstimate, MultiSampleEstimator, Vimco,
+    importance_weighted_bound,
+};
 pub use pathwise::Pathwise;
 pub use score_function::ScoreFunction;
 pub use straight_through::{
