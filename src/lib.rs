@@ -11,9 +11,13 @@
 //! |---|---|---|---|
 //! | [`Pathwise`](estimators::Pathwise) (reparameterization) | none | low | a [`Reparameterized`](distributions::Reparameterized) family, differentiable `f` |
 //! | [`ScoreFunction`](estimators::ScoreFunction) (REINFORCE) with a [baseline](estimators::baselines) | none | high; lowered by the baseline | any [`Distribution`](distributions::Distribution) with a differentiable `log_prob` |
+//! | [`ScoreFunction`](estimators::ScoreFunction) with the group baselines [`DrGrpo`](estimators::baselines::DrGrpo) / [`Grpo`](estimators::baselines::Grpo) | mean `(n−1)/n·∇L` / biased (std division) | as RLOO | `n ≥ 2` draws per element |
 //! | [`GumbelSoftmax`](estimators::GumbelSoftmax) (Concrete) | biased, shrinking as τ → 0 | grows as τ → 0 | a [`Relaxable`](distributions::Relaxable) discrete family, `f` defined on relaxed values |
 //! | [`GumbelSoftmax::straight_through`](estimators::GumbelSoftmax::straight_through) | biased | low | the same |
 //! | [`StraightThrough`](estimators::StraightThrough) (Bengio et al. 2013) | biased | low | a [`Relaxable`](distributions::Relaxable) family |
+//! | [`ReinMax`](estimators::ReinMax) (Liu et al. 2023) | biased, second order: none for quadratic `f` at τ = 1 | low, like ST | a [`LogitFamily`](estimators::LogitFamily) (Categorical, OneHotCategorical, Bernoulli) |
+//! | [`GumbelRao`](estimators::GumbelRao) (Paulus et al. 2021) | that of ST Gumbel-softmax | below ST Gumbel-softmax's, falling with `K` | the same |
+//! | [`DecoupledStraightThrough`](estimators::DecoupledStraightThrough) (Shah et al. 2024) | biased; tempered draws at τ_f ≠ 1 | falls as τ_b grows | the same |
 //! | [`exact_expectation`](estimators::exact_expectation) (enumeration) | none | none | a small [`EnumerableSupport`](distributions::EnumerableSupport) |
 //! | [`ImportanceWeighted`](estimators::ImportanceWeighted) (IWAE bound, `k` draws), [`InferenceGradient::Standard`](estimators::InferenceGradient::Standard) | none for `∇L_k` | low; the proposal's signal-to-noise falls as `1/√k` | a [`Reparameterized`](distributions::Reparameterized) proposal |
 //! | … [`InferenceGradient::Dreg`](estimators::InferenceGradient::Dreg) (doubly reparameterized), `RwsDreg` | none for `∇φ L_k` (RWS-DReG: for the wake-φ update) | lower than standard for the proposal, more so as `k` grows | the same, with [`DetachParameters`](estimators::multisample::DetachParameters) |

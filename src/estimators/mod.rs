@@ -37,7 +37,10 @@ pub use multisample::{
 };
 pub use pathwise::Pathwise;
 pub use score_function::ScoreFunction;
-pub use straight_through::{StraightThrough, straight_through};
+pub use straight_through::{
+    DecoupledStraightThrough, DiscreteLogits, GumbelRao, LogitFamily, ReinMax, StraightThrough,
+    decoupled_straight_through, gumbel_rao, reinmax, straight_through,
+};
 
 /// The output of an estimator.
 ///

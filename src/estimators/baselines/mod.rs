@@ -11,17 +11,24 @@
 //! | [`NoBaseline`] | 0 | |
 //! | [`MovingAverage`] | running mean of earlier batches' costs | |
 //! | [`LeaveOneOut`] | mean cost of the other `n − 1` draws of `e` (RLOO) | `n ≥ 2` |
+//! | [`DrGrpo`] | mean cost of all `n` draws of `e`, own included (Dr. GRPO): the estimate's mean is `(n − 1)/n` of the gradient | `n ≥ 2` |
+//! | [`Grpo`] | `f_i − A_i`, `A_i` the cost standardized within the `n` draws of `e` (GRPO): **biased** | `n ≥ 2` |
 //! | [`LearnedBaseline`] | a model's prediction for `e`, fitted by squared error | a model |
 
 use burn::prelude::*;
 
 use crate::error::Result;
 
+mod dr_grpo;
+mod group;
+mod grpo;
 mod learned;
 mod leave_one_out;
 mod moving_average;
 mod none;
 
+pub use dr_grpo::DrGrpo;
+pub use grpo::Grpo;
 pub use learned::LearnedBaseline;
 pub use leave_one_out::LeaveOneOut;
 pub use moving_average::MovingAverage;

@@ -1,0 +1,24 @@
+//! What the group baselines share: a group of `n ≥ 2` draws per element, and its mean.
+
+use burn::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// The shape `[n, B]` of a group-major batch of costs, or an error for fewer than 2 draws per
+/// element.
+pub(super) fn check_group(owner: &str, costs: &Tensor<2>) -> Result<[usize; 2]> {
+    let [n, b] = costs.dims();
+    if n < 2 {
+        return Err(Error::argument(
+            "n",
+            format!("the {owner} baseline needs at least 2 samples per batch element"),
+        ));
+    }
+    Ok([n, b])
+}
+
+/// The mean cost of each element's group, broadcast back to `[n, B]`.
+pub(super) fn group_mean(costs: &Tensor<2>) -> Tensor<2> {
+    let [n, b] = costs.dims();
+    costs.clone().mean_dim(0).expand([n, b])
+}
