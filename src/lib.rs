@@ -17,8 +17,11 @@
 //! | [`exact_expectation`](estimators::exact_expectation) (enumeration) | none | none | a small [`EnumerableSupport`](distributions::EnumerableSupport) |
 //!
 //! The families: Normal, MultivariateNormal, LogNormal, Uniform, Exponential, Laplace,
-//! Logistic and Gumbel (pathwise); Categorical, OneHotCategorical and Bernoulli (discrete);
-//! RelaxedOneHotCategorical and RelaxedBernoulli (the Concrete relaxations, pathwise).
+//! Logistic and Gumbel (pathwise); Gamma, Chi2, Beta, Dirichlet, StudentT and VonMises
+//! (pathwise through implicit reparameterization: rejection samplers on the host, gradients
+//! `∂z/∂θ = −(∂F/∂θ)/p` attached for autodiff); Categorical, OneHotCategorical and Bernoulli
+//! (discrete); RelaxedOneHotCategorical and RelaxedBernoulli (the Concrete relaxations,
+//! pathwise).
 //!
 //! # Quick start
 //!

@@ -33,9 +33,14 @@ use crate::error::Result;
 use crate::rng::{NoiseSource, StandardNoise};
 
 mod bernoulli;
+mod beta;
 pub(crate) mod categorical;
+mod chi2;
+mod dirichlet;
 mod exponential;
+mod gamma;
 mod gumbel;
+mod implicit;
 mod laplace;
 mod loc_scale;
 mod log_normal;
@@ -48,11 +53,17 @@ mod relaxable;
 mod relaxed_bernoulli;
 mod relaxed_one_hot_categorical;
 mod rows;
+mod student_t;
 mod uniform;
+mod von_mises;
 
 pub use bernoulli::Bernoulli;
+pub use beta::Beta;
 pub use categorical::{Categorical, SUPPORT_LIMIT, one_hot};
+pub use chi2::Chi2;
+pub use dirichlet::Dirichlet;
 pub use exponential::Exponential;
+pub use gamma::Gamma;
 pub use gumbel::Gumbel;
 pub use laplace::Laplace;
 pub use log_normal::LogNormal;
@@ -64,7 +75,9 @@ pub use relaxable::Relaxable;
 pub use relaxed_bernoulli::RelaxedBernoulli;
 pub use relaxed_one_hot_categorical::RelaxedOneHotCategorical;
 pub use rows::{replicate_rows, sum_per_row};
+pub use student_t::StudentT;
 pub use uniform::Uniform;
+pub use von_mises::VonMises;
 
 /// A batch of probability distributions with tensor parameters of rank `D`.
 ///
@@ -153,6 +166,18 @@ pub trait EnumerableSupport<const D: usize>: Distribution<D> {
 /// A pathwise estimator requires this trait: it does not compile on a distribution without
 /// it.
 ///
+/// # Explicit and implicit reparameterization
+///
+/// For location-scale families `g_θ` is a closed form (`μ + σε`). For the families whose
+/// samplers use rejection (Gamma, Beta, Dirichlet, Chi2, Student-t, von Mises), `g_θ` is the
+/// quantile function at uniform noise, `z = F⁻¹(u; θ)`, and its derivative comes from the
+/// implicit-function theorem, `∂z/∂θ = −(∂F(z; θ)/∂θ)/p(z; θ)` (implicit reparameterization,
+/// Figurnov et al. 2018). Those families override [`rsample`](Self::rsample) with a faster
+/// rejection sampler of the same law and attach the same derivative, a function of `(z, θ)`
+/// only, so `rsample` and `rsample_with_noise(draw_noise(..))` are the same estimator in law;
+/// they differ only in which noise a seed produces. The noise of a family that combines
+/// several gammas (Beta, Student-t) is wider than a sample ([`noise_shape`](Self::noise_shape)).
+///
 /// ```compile_fail
 /// use burn::prelude::*;
 /// use mcgrad::NoiseSource;
@@ -168,13 +193,21 @@ pub trait Reparameterized<const D: usize>: Distribution<D, Value = Tensor<D>> {
     /// The standard law of ε.
     const NOISE: StandardNoise;
 
-    /// The differentiable map `g_θ(ε)`. `eps` must have the value shape; this is not checked
-    /// (use [`rsample_with_noise`](Self::rsample_with_noise) for a checked call).
+    /// The differentiable map `g_θ(ε)`. `eps` must have the [noise shape](Self::noise_shape);
+    /// this is not checked (use [`rsample_with_noise`](Self::rsample_with_noise) for a checked
+    /// call).
     fn transform_noise(&self, eps: Tensor<D>) -> Tensor<D>;
 
-    /// Draws ε for one sample of the batch: the value shape, from [`Self::NOISE`].
+    /// The shape of ε for one sample of the batch: the value shape, unless the family
+    /// combines several draws per value (a Beta's two gammas: the last axis doubled).
+    fn noise_shape(&self) -> [usize; D] {
+        self.value_shape()
+    }
+
+    /// Draws ε for one sample of the batch: the [noise shape](Self::noise_shape), from
+    /// [`Self::NOISE`].
     fn draw_noise(&self, noise: &mut NoiseSource) -> Tensor<D> {
-        noise.tensor(Self::NOISE, self.value_shape(), &self.device())
+        noise.tensor(Self::NOISE, self.noise_shape(), &self.device())
     }
 
     /// The differentiable sample `g_θ(ε)` for a given ε (fixed noise for tests, or noise the
@@ -182,10 +215,10 @@ pub trait Reparameterized<const D: usize>: Distribution<D, Value = Tensor<D>> {
     ///
     /// # Errors
     ///
-    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) if `eps` does not have the value
-    /// shape.
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) if `eps` does not have the
+    /// [noise shape](Self::noise_shape).
     fn rsample_with_noise(&self, eps: Tensor<D>) -> Result<Tensor<D>> {
-        params::expect_shape("rsample_with_noise", &eps.dims(), &self.value_shape())?;
+        params::expect_shape("rsample_with_noise", &eps.dims(), &self.noise_shape())?;
         Ok(self.transform_noise(eps))
     }
 
