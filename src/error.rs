@@ -31,7 +31,9 @@ pub enum Error {
     /// The rule: a value that *defines* an object (what its constructor or builder takes)
     /// is a parameter; anything else passed to a call (a number of samples, a rate of a
     /// test, an index, a data vector) is an argument, [`Error::InvalidArgument`].
-    #[error("invalid parameter `{name}` of {owner}: it must be {requirement}; fix the value passed to {owner}'s constructor")]
+    #[error(
+        "invalid parameter `{name}` of {owner}: it must be {requirement}; fix the value passed to {owner}'s constructor"
+    )]
     InvalidParameter {
         /// The distribution, estimator or schedule the parameter belongs to (`"Normal"`,
         /// `"GumbelSoftmax"`, ...).
@@ -58,7 +60,9 @@ pub enum Error {
         owner: &'static str,
     },
     /// The support is too large to enumerate.
-    #[error("the support of {owner} has {size} points per row, more than the limit of {limit}: enumerate fewer variables per row")]
+    #[error(
+        "the support of {owner} has {size} points per row, more than the limit of {limit}: enumerate fewer variables per row"
+    )]
     SupportTooLarge {
         /// The distribution.
         owner: &'static str,

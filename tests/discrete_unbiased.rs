@@ -180,8 +180,7 @@ fn score_function_includes_the_pathwise_part_of_a_cost_that_depends_on_theta() {
         let s = s.repeat_dim(0, reps).reshape([rows]);
         ClassCost::Table.eval(k) * s.clone() + s.square()
     };
-    let logits =
-        |t: &Tensor<2>| {
+    let logits = |t: &Tensor<2>| {
         Categorical::from_logits_unchecked(t.clone().slice([0..t.dims()[0], 0..4])).unwrap()
     };
     let exact = exact_gradient(&device, &theta, |t| {

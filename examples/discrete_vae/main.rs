@@ -45,9 +45,9 @@ use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
 use clap::Parser;
 use mcgrad::NoiseSource;
+use mcgrad::distributions::sum_per_row;
 use mcgrad::distributions::{Bernoulli, Distribution, OneHotCategorical};
 use mcgrad::estimators::baselines::LeaveOneOut;
-use mcgrad::distributions::sum_per_row;
 use mcgrad::estimators::{Estimator, GumbelSoftmax, ScoreFunction, StraightThrough};
 use mcgrad::kl::kl_divergence;
 use mcgrad::schedule::{ExponentialAnnealing, TemperatureSchedule};
@@ -121,8 +121,10 @@ impl CategoricalVae {
     fn encode(&self, x: Tensor<2>, latents: usize, classes: usize) -> OneHotCategorical<3> {
         let b = x.dims()[0];
         let h = relu(self.enc2.forward(relu(self.enc1.forward(x))));
-        OneHotCategorical::from_logits_unchecked(self.enc3.forward(h).reshape([b, latents, classes]))
-            .expect("classes > 0")
+        OneHotCategorical::from_logits_unchecked(
+            self.enc3.forward(h).reshape([b, latents, classes]),
+        )
+        .expect("classes > 0")
     }
 
     /// `p_θ(x | z)` for codes `[R, latents, classes]` (one-hot or relaxed).
@@ -144,8 +146,8 @@ impl CategoricalVae {
 
     /// `KL(q ‖ uniform)` per image, `[B]`.
     fn kl_to_uniform(q: &OneHotCategorical<3>) -> Tensor<1> {
-        let uniform = OneHotCategorical::from_logits_unchecked(q.probs().zeros_like())
-            .expect("classes > 0");
+        let uniform =
+            OneHotCategorical::from_logits_unchecked(q.probs().zeros_like()).expect("classes > 0");
         sum_per_row(kl_divergence(q, &uniform).expect("same shapes"))
     }
 }

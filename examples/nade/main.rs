@@ -45,8 +45,8 @@ use burn::prelude::*;
 use burn::tensor::Distribution as Init;
 use burn::tensor::activation::sigmoid;
 use clap::Parser;
-use mcgrad::distributions::{Bernoulli, Distribution};
 use mcgrad::distributions::sum_per_row;
+use mcgrad::distributions::{Bernoulli, Distribution};
 use mcgrad::{NoiseSource, StandardNoise};
 use serde_json::json;
 

@@ -74,11 +74,7 @@ pub(crate) fn finite<const D: usize>(
     t: &Tensor<D>,
 ) -> Result<()> {
     if any(flat(t).is_finite().bool_not()) {
-        Err(Error::invalid(
-            owner,
-            name,
-            "finite (no NaN or infinity)",
-        ))
+        Err(Error::invalid(owner, name, "finite (no NaN or infinity)"))
     } else {
         Ok(())
     }

@@ -3,8 +3,8 @@
 use burn::prelude::*;
 
 use super::{by_draw, check_costs};
-use crate::distributions::sum_per_row;
 use crate::distributions::EnumerableSupport;
+use crate::distributions::sum_per_row;
 use crate::error::Result;
 
 /// The exact expectation `E[f(z)] = Σ_z p_θ(z) f(z)` per batch element, `[B]`, by listing
