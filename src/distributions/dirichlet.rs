@@ -4,7 +4,7 @@ use burn::prelude::*;
 
 use super::gamma::standard_gamma_ln_ratio;
 use super::implicit::{
-    Source, column, draw_blocks, finite_f32, host_values, map_units, to_device, tracked,
+    Source, draw_blocks, finite_f32, host_values, map_units, to_device, tracked,
     uniform_noise, xlogy,
 };
 use super::{Distribution, Entropy, Mean, Reparameterized, params};
