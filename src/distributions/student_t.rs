@@ -147,10 +147,12 @@ impl<const D: usize> StudentT<D> {
                 let alpha = 0.5 * nu;
                 let eps: f64 = StandardNormal.sample(rng);
                 let ratio = standard_gamma_ln_ratio(rng, alpha);
-                let t = eps * (-0.5 * ratio).exp();
-                out[0] = t;
+                // |t| = |ε| e^{−r/2}, in logarithms: tiny ν puts most of t beyond f64
+                let ln_t = eps.abs().ln() - 0.5 * ratio;
+                out[0] = eps.signum() * ln_t.exp();
                 out[1] = if grad {
-                    -t * gamma_elasticity_excess(alpha, ratio) / (2.0 * nu)
+                    let e = gamma_elasticity_excess(alpha, ratio);
+                    -eps.signum() * e.signum() * (ln_t + e.abs().ln() - (2.0 * nu).ln()).exp()
                 } else {
                     0.0
                 };
@@ -163,14 +165,29 @@ impl<const D: usize> StudentT<D> {
                 let r1 = gamma_ln_quantile_ratio(alpha, u1, 1.0 - u1);
                 let r2 = gamma_ln_quantile_ratio(alpha, u2, 1.0 - u2);
                 let half = 0.5 * (r1 - r2);
-                let t = nu.sqrt() * half.sinh();
-                out[0] = t;
+                let root = nu.sqrt();
+                // t = √ν sinh(h), ∂t/∂ν = (sinh h + cosh h (e₁ − e₂))/(2√ν); for |h| ≥ 20
+                // sinh h = sign(h) cosh h = sign(h) e^{|h|}/2 to 1e-17, taken in logarithms
+                let large = half.abs() >= 20.0;
+                out[0] = if large {
+                    half.signum() * (half.abs() - core::f64::consts::LN_2 + root.ln()).exp()
+                } else {
+                    root * half.sinh()
+                };
                 out[1] = if grad {
                     let (e1, e2) = (
                         gamma_elasticity_excess(alpha, r1),
                         gamma_elasticity_excess(alpha, r2),
                     );
-                    t / (2.0 * nu) + nu.sqrt() * half.cosh() * (e1 - e2) / (2.0 * nu)
+                    if large {
+                        let s = half.signum() + (e1 - e2);
+                        s.signum()
+                            * (half.abs() - core::f64::consts::LN_2 + s.abs().ln()
+                                - (2.0 * root).ln())
+                            .exp()
+                    } else {
+                        (half.sinh() + half.cosh() * (e1 - e2)) / (2.0 * root)
+                    }
                 } else {
                     0.0
                 };
@@ -210,15 +227,27 @@ impl<const D: usize> Distribution<D> for StudentT<D> {
         (self.loc.clone() + self.scale.clone() * t).detach()
     }
 
-    /// `ln Γ((ν + 1)/2) − ln Γ(ν/2) − ½ ln(νπ) − ln σ − ((ν + 1)/2) ln(1 + y²/ν)`.
+    /// `ln Γ((ν + 1)/2) − ln Γ(ν/2) − ½ ln(νπ) − ln σ − ((ν + 1)/2) ln(1 + t²)`,
+    /// `t = (x − μ)/(σ√ν)`; for `t > e^{10}` the logarithm is taken as
+    /// `2 ln t + ln(1 + t⁻²)` with `ln t = ln|x − μ| − ln σ − ½ ln ν`, so far tails (a t with
+    /// ν = 1e-3 puts most of its mass beyond `f32::MAX`) keep a finite log-density.
     fn log_prob(&self, value: &Tensor<D>) -> Result<Tensor<D>> {
         let shape = params::value_shape("StudentT::log_prob", value.dims(), self.shape)?;
         let nu = self.df.clone();
-        let y = (value.clone() - self.loc.clone()) / self.scale.clone();
+        let diff = value.clone() - self.loc.clone();
+        let t = diff.clone() / (self.scale.clone() * nu.clone().sqrt());
+        let ln_t = diff.abs().clamp_min(f32::MIN_POSITIVE).log()
+            - self.scale.clone().log()
+            - nu.clone().log().mul_scalar(0.5);
+        let far = ln_t.clone().greater_elem(10.0);
+        let ln_tc = ln_t.clamp_min(10.0);
+        let tail = ln_tc.clone().mul_scalar(2.0) + ln_tc.mul_scalar(-2.0).exp().log1p();
+        let near = t.clamp(-3e4, 3e4).square().log1p();
+        let log_term = near.mask_where(far, tail);
         let lp = ln_gamma_half_ratio(nu.clone().mul_scalar(0.5))
             - nu.clone().log().mul_scalar(0.5)
             - self.scale.clone().log()
-            - nu.clone().add_scalar(1.0).mul_scalar(0.5) * (y.square() / nu).log1p();
+            - nu.add_scalar(1.0).mul_scalar(0.5) * log_term;
         Ok(lp.sub_scalar(HALF_LN_PI).expand(shape))
     }
 

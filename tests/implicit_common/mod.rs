@@ -149,7 +149,8 @@ pub fn gamma_cdf_ln(a: f64, lw: f64) -> (f64, f64) {
             let c = lw;
             ((a * c).exp() / a) * (1.0 - a / (a + 1.0) * c.exp()) * (-ln_gamma(a)).exp()
         } else {
-            tail + quad(lo.min(lw - 12.0 * width), lw)
+            let from = if a < 50.0 { lo } else { lo.min(lw - 12.0 * width) };
+            tail + quad(from, lw)
         };
         (p, 1.0 - p)
     } else {
