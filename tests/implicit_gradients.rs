@@ -78,7 +78,10 @@ fn worst(points: &[(f64, f64)], got: &[f64], want: &[f64]) -> (f64, (f64, f64)) 
         .iter()
         .zip(got.iter().zip(want))
         .map(|(p, (g, w))| ((g - w).abs() / w.abs(), *p))
-        .fold((0.0, (0.0, 0.0)), |acc, x| if x.0 > acc.0 { x } else { acc })
+        .fold(
+            (0.0, (0.0, 0.0)),
+            |acc, x| if x.0 > acc.0 { x } else { acc },
+        )
 }
 
 #[test]
@@ -135,8 +138,16 @@ fn gamma_sample_gradients_through_rsample_with_noise() {
         let want = z[k] * reference_gamma(a as f32 as f64, standard.ln());
         let rel = (ga[k] - want).abs() / want.abs();
         worst_rel = worst_rel.max(rel);
-        assert!(rel < TOLERANCE, "α = {a}, u = {}: ∂z/∂α = {} vs {want}", points[k].1, ga[k]);
-        assert!((gr[k] + z[k] / 2.5).abs() <= 1e-6 * z[k], "∂z/∂β at α = {a}");
+        assert!(
+            rel < TOLERANCE,
+            "α = {a}, u = {}: ∂z/∂α = {} vs {want}",
+            points[k].1,
+            ga[k]
+        );
+        assert!(
+            (gr[k] + z[k] / 2.5).abs() <= 1e-6 * z[k],
+            "∂z/∂β at α = {a}"
+        );
     }
     eprintln!("Gamma ∂z/∂α through rsample_with_noise: worst relative error {worst_rel:.2e}");
 }

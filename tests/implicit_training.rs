@@ -81,7 +81,8 @@ fn an_amortized_dirichlet_encoder_fits_two_targets() {
     let mut noise = NoiseSource::seed_from_u64(12);
     let n = 64;
     for _ in 0..500 {
-        let q = Dirichlet::new_unchecked(concentrations(context.clone().matmul(w.clone()))).unwrap();
+        let q =
+            Dirichlet::new_unchecked(concentrations(context.clone().matmul(w.clone()))).unwrap();
         let (q_rows, p_rows) = (q.replicate(n), p.replicate(n));
         let est = Pathwise
             .estimate(&q, n, &mut noise, |z| {

@@ -4,8 +4,8 @@ use burn::prelude::*;
 
 use super::gamma::standard_gamma_ln_ratio;
 use super::implicit::{
-    Source, attach, column, draw_blocks, host_values, map_units, to_device, tracked,
-    uniform_noise, widened, xlogy,
+    Source, attach, column, draw_blocks, host_values, map_units, to_device, tracked, uniform_noise,
+    widened, xlogy,
 };
 use super::{Distribution, Entropy, Mean, Reparameterized, params};
 use crate::error::Result;
@@ -203,7 +203,11 @@ impl<const D: usize> Distribution<D> for Beta<D> {
             .expand(shape);
         let x = value.clone().clamp(0.0, 1.0);
         let lp = xlogy(self.a.clone().sub_scalar(1.0), x.clone(), shape)
-            + xlogy(self.b.clone().sub_scalar(1.0), x.neg().add_scalar(1.0), shape)
+            + xlogy(
+                self.b.clone().sub_scalar(1.0),
+                x.neg().add_scalar(1.0),
+                shape,
+            )
             - ln_beta_tensor(self.a.clone(), self.b.clone()).expand(shape);
         Ok(lp.mask_fill(outside, f32::NEG_INFINITY))
     }
@@ -293,10 +297,7 @@ impl<const D: usize> KlDivergence<D, Beta<D>> for Beta<D> {
         let shape = params::broadcast("kl_divergence(Beta, Beta)", &[self.shape, q.shape])?;
         let kl = ln_gamma_bregman(self.a.clone(), q.a.clone())
             + ln_gamma_bregman(self.b.clone(), q.b.clone())
-            - ln_gamma_bregman(
-                self.a.clone() + self.b.clone(),
-                q.a.clone() + q.b.clone(),
-            );
+            - ln_gamma_bregman(self.a.clone() + self.b.clone(), q.a.clone() + q.b.clone());
         Ok(kl.expand(shape))
     }
 }

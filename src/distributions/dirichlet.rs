@@ -4,8 +4,8 @@ use burn::prelude::*;
 
 use super::gamma::standard_gamma_ln_ratio;
 use super::implicit::{
-    Source, draw_blocks, finite_f32, host_values, map_units, to_device, tracked,
-    uniform_noise, xlogy,
+    Source, draw_blocks, finite_f32, host_values, map_units, to_device, tracked, uniform_noise,
+    xlogy,
 };
 use super::{Distribution, Entropy, Mean, Reparameterized, params};
 use crate::error::{Error, Result};
@@ -274,9 +274,13 @@ impl<const D: usize> Distribution<D> for Dirichlet<D> {
     }
 
     fn replicate(&self, n: usize) -> Self {
-        Self {
-            concentration: params::replicate(&self.concentration, n),
-        }
+        // the value shape is the concentration's, so it is repeated even where it broadcasts
+        let concentration = if n > 1 {
+            self.concentration.clone().repeat_dim(0, n)
+        } else {
+            self.concentration.clone()
+        };
+        Self { concentration }
     }
 }
 

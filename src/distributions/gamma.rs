@@ -5,16 +5,14 @@ use burn::prelude::*;
 use rand_distr::{Distribution as _, StandardNormal};
 
 use super::implicit::{
-    BlockRng, Source, attach, column, draw_blocks, host_values, map_units,
-    open_uniform, to_device, tracked, uniform_noise, xlogy,
+    BlockRng, Source, attach, column, draw_blocks, host_values, map_units, open_uniform, to_device,
+    tracked, uniform_noise, xlogy,
 };
 use super::{Distribution, Entropy, Mean, Reparameterized, params};
 use crate::error::Result;
 use crate::kl::KlDivergence;
 use crate::rng::{NoiseSource, StandardNoise};
-use crate::special::gamma::{
-    growth_remainders, ln_gamma_bregman, ln_gamma_tensor, x_minus_log1p,
-};
+use crate::special::gamma::{growth_remainders, ln_gamma_bregman, ln_gamma_tensor, x_minus_log1p};
 use crate::special::incomplete_gamma::{gamma_elasticity_excess, gamma_ln_quantile_ratio};
 
 /// The Gamma distribution with concentration (shape) α > 0 and rate β > 0, one per element of
@@ -215,7 +213,11 @@ impl<const D: usize> Gamma<D> {
         };
         let mut x = to_device(column(&out, 3, 0), shape, &device);
         if grad_alpha {
-            x = attach(x, &self.concentration, to_device(column(&out, 3, 1), shape, &device));
+            x = attach(
+                x,
+                &self.concentration,
+                to_device(column(&out, 3, 1), shape, &device),
+            );
         }
         if grad_rate {
             x = attach(x, &self.rate, to_device(column(&out, 3, 2), shape, &device));
@@ -262,7 +264,10 @@ impl<const D: usize> Distribution<D> for Gamma<D> {
         let s = (self.rate.clone() * x.clone() / alpha.clone()).sub_scalar(1.0);
         let lp = (alpha.neg() * x_minus_log1p(s) - x.log() - r).expand(shape);
         // at x = 0: α ln β + (α − 1)·ln 0 − ln Γ(α), a constant
-        let (a0, b0) = (self.concentration.clone().detach(), self.rate.clone().detach());
+        let (a0, b0) = (
+            self.concentration.clone().detach(),
+            self.rate.clone().detach(),
+        );
         let zeros = a0.zeros_like().expand(shape);
         let boundary = (a0.clone() * b0.log() - ln_gamma_tensor(a0.clone())).expand(shape)
             + xlogy(a0.sub_scalar(1.0), zeros, shape);
@@ -287,7 +292,8 @@ impl<const D: usize> Entropy<D> for Gamma<D> {
     fn entropy(&self) -> Tensor<D> {
         let alpha = self.concentration.clone();
         let (r, dr) = growth_remainders(alpha.clone());
-        let h = alpha.clone().log() - self.rate.clone().log() + r + alpha.neg().add_scalar(1.0) * dr;
+        let h =
+            alpha.clone().log() - self.rate.clone().log() + r + alpha.neg().add_scalar(1.0) * dr;
         h.expand(self.shape)
     }
 }
@@ -426,9 +432,18 @@ mod tests {
             let var = draws.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
             // Var(G/a) = 1/a, Var of the sample variance ≈ (μ₄ − σ⁴)/n, μ₄ = (3a + 6)/a³
             let se_mean = (1.0 / (a * n as f64)).sqrt();
-            let se_var = ((3.0 * a + 6.0) / a.powi(3) - 1.0 / (a * a)).max(0.0).sqrt() / (n as f64).sqrt();
-            assert!((mean - 1.0).abs() < 5.0 * se_mean + 1e-15, "a = {a}: mean {mean}");
-            assert!((var - 1.0 / a).abs() < 5.0 * se_var + 1e-15, "a = {a}: var {var}");
+            let se_var = ((3.0 * a + 6.0) / a.powi(3) - 1.0 / (a * a))
+                .max(0.0)
+                .sqrt()
+                / (n as f64).sqrt();
+            assert!(
+                (mean - 1.0).abs() < 5.0 * se_mean + 1e-15,
+                "a = {a}: mean {mean}"
+            );
+            assert!(
+                (var - 1.0 / a).abs() < 5.0 * se_var + 1e-15,
+                "a = {a}: var {var}"
+            );
         }
         assert!(standard_gamma_ln_ratio(&mut rng, f64::NAN).is_nan());
         assert!(standard_gamma_ln_ratio(&mut rng, 0.0).is_nan());

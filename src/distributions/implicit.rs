@@ -43,7 +43,11 @@ pub(crate) fn host_values<const D: usize>(t: &Tensor<D>, shape: [usize; D]) -> V
 }
 
 /// A host vector as a tensor of `shape` on `device` (a constant).
-pub(crate) fn to_device<const D: usize>(v: Vec<f32>, shape: [usize; D], device: &Device) -> Tensor<D> {
+pub(crate) fn to_device<const D: usize>(
+    v: Vec<f32>,
+    shape: [usize; D],
+    device: &Device,
+) -> Tensor<D> {
     Tensor::from_data(TensorData::new(v, shape), device)
 }
 
@@ -53,7 +57,11 @@ pub(crate) fn tracked<const D: usize>(t: &Tensor<D>) -> bool {
 }
 
 /// `value + (θ − sg θ) · slope`: exactly `value` forward, `∂/∂θ = slope`.
-pub(crate) fn attach<const D: usize>(value: Tensor<D>, theta: &Tensor<D>, slope: Tensor<D>) -> Tensor<D> {
+pub(crate) fn attach<const D: usize>(
+    value: Tensor<D>,
+    theta: &Tensor<D>,
+    slope: Tensor<D>,
+) -> Tensor<D> {
     value + (theta.clone() - theta.clone().detach()) * slope
 }
 
@@ -61,7 +69,12 @@ pub(crate) fn attach<const D: usize>(value: Tensor<D>, theta: &Tensor<D>, slope:
 /// element's sample and derivatives, or a Dirichlet row's), in blocks of about
 /// [`SAMPLER_BLOCK`] outputs, each block from its own stream seeded by `noise`. Returns the
 /// outputs unit-major, `units · width` values.
-pub(crate) fn draw_blocks<F>(noise: &mut NoiseSource, units: usize, width: usize, draw: F) -> Vec<f64>
+pub(crate) fn draw_blocks<F>(
+    noise: &mut NoiseSource,
+    units: usize,
+    width: usize,
+    draw: F,
+) -> Vec<f64>
 where
     F: Fn(&mut BlockRng, usize, &mut [f64]) + Sync,
 {

@@ -6,8 +6,8 @@ use rand_distr::{Distribution as _, StandardNormal};
 
 use super::gamma::standard_gamma_ln_ratio;
 use super::implicit::{
-    Source, attach, column, draw_blocks, host_values, map_units, to_device, tracked,
-    uniform_noise, widened,
+    Source, attach, column, draw_blocks, host_values, map_units, to_device, tracked, uniform_noise,
+    widened,
 };
 use super::{Distribution, Entropy, Mean, Reparameterized, params};
 use crate::error::Result;

@@ -7,8 +7,8 @@ use burn::prelude::*;
 use rand::Rng;
 
 use super::implicit::{
-    BlockRng, Source, attach, column, draw_blocks, host_values, map_units, open_uniform,
-    to_device, tracked, uniform_noise,
+    BlockRng, Source, attach, column, draw_blocks, host_values, map_units, open_uniform, to_device,
+    tracked, uniform_noise,
 };
 use super::{Distribution, Entropy, Mean, Reparameterized, params};
 use crate::error::Result;
@@ -141,12 +141,20 @@ impl<const D: usize> VonMises<D> {
                 element(i, best_fisher(rng, kappa[i] as f64), out)
             }),
             Source::Uniform(u) => map_units(n, 2, |i, out| {
-                element(i, von_mises_quantile(kappa[i] as f64, u[i], 1.0 - u[i]), out)
+                element(
+                    i,
+                    von_mises_quantile(kappa[i] as f64, u[i], 1.0 - u[i]),
+                    out,
+                )
             }),
         };
         let xi = to_device(column(&out, 2, 0), shape, &device);
         if grad {
-            attach(xi, &self.concentration, to_device(column(&out, 2, 1), shape, &device))
+            attach(
+                xi,
+                &self.concentration,
+                to_device(column(&out, 2, 1), shape, &device),
+            )
         } else {
             xi
         }

@@ -122,7 +122,11 @@ fn pieces<const D: usize>(kappa: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
     let ln_small = s0.clone().log() - ks.clone();
     // κ(1 − (κ/2) S₁/S₀)
     let ratio_small = ks.clone() * (ks.clone().mul_scalar(0.5) * s1 / s0).neg().add_scalar(1.0);
-    let x = kl.clone().recip().mul_scalar((2.0 * SPLIT) as f32).sub_scalar(1.0);
+    let x = kl
+        .clone()
+        .recip()
+        .mul_scalar((2.0 * SPLIT) as f32)
+        .sub_scalar(1.0);
     let p0 = chebyshev(x.clone(), &CHEB_I0);
     let pd = chebyshev(x, &CHEB_DIFF);
     let ln_large = p0.clone().log() - kl.log().mul_scalar(0.5);
@@ -169,7 +173,10 @@ mod tests {
         for kappa in [1e-3, 0.5, 3.0, 29.9, 30.0, 100.0, 1e3] {
             let want = scaled_bessel(0.0, kappa);
             let got = bessel_i0e(kappa);
-            assert!((got / want - 1.0).abs() < 1e-13, "κ = {kappa}: {got} vs {want}");
+            assert!(
+                (got / want - 1.0).abs() < 1e-13,
+                "κ = {kappa}: {got} vs {want}"
+            );
         }
     }
 
@@ -177,8 +184,8 @@ mod tests {
     fn tensor_pieces_match_quadrature_and_have_the_right_gradient() {
         let kappas = [1e-3, 0.1, 1.0, 3.7, 3.8, 10.0, 60.0, 1e3, 1e5];
         let device = Device::flex().autodiff();
-        let k = Tensor::<1>::from_floats(kappas.map(|v| v as f32).as_slice(), &device)
-            .require_grad();
+        let k =
+            Tensor::<1>::from_floats(kappas.map(|v| v as f32).as_slice(), &device).require_grad();
         let (ln_i0e, gap) = ln_bessel_i0e_and_scaled_ratio_gap(k.clone());
         let grads = ln_i0e.clone().sum().backward();
         let g = k.grad(&grads).unwrap().try_into_vec_as::<f32>().unwrap();

@@ -40,8 +40,7 @@ const HOST_SHIFT: f64 = 10.0;
 /// Stirling's formula, `ln Γ*(x)`; error below `2e-15`).
 fn stirling_remainder_large(x: f64) -> f64 {
     let r = 1.0 / (x * x);
-    (1.0 / 12.0
-        - r * (1.0 / 360.0 - r * (1.0 / 1260.0 - r * (1.0 / 1680.0 - r * (1.0 / 1188.0)))))
+    (1.0 / 12.0 - r * (1.0 / 360.0 - r * (1.0 / 1260.0 - r * (1.0 / 1680.0 - r * (1.0 / 1188.0)))))
         / x
 }
 
@@ -112,7 +111,8 @@ pub(crate) fn trigamma(x: f64) -> f64 {
         + r / y
             * (1.0 / 6.0
                 - r * (1.0 / 30.0
-                    - r * (1.0 / 42.0 - r * (1.0 / 30.0 - r * (5.0 / 66.0 - r * (691.0 / 2730.0))))))
+                    - r * (1.0 / 42.0
+                        - r * (1.0 / 30.0 - r * (5.0 / 66.0 - r * (691.0 / 2730.0))))))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -169,7 +169,8 @@ pub(crate) fn ln_gamma_tensor<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     let (small, large, is_large) = split(&x);
     let y = small.clone().add_scalar(SHIFT);
     // ln Γ(x) = ln Γ(x + 8) − ln x − ln((x+1)⋯(x+7))
-    let shifted = stirling_main(y.clone()) + stirling_tail(y) - small.clone().log() - ln_rising(small);
+    let shifted =
+        stirling_main(y.clone()) + stirling_tail(y) - small.clone().log() - ln_rising(small);
     let direct = stirling_main(large.clone()) + stirling_tail(large);
     shifted.mask_where(is_large, direct)
 }
@@ -194,8 +195,7 @@ pub(crate) fn digamma_tensor<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     let y = small.clone().add_scalar(SHIFT);
     let shifted = y.clone().log() - y.clone().recip().mul_scalar(0.5) + digamma_tail(y)
         - reciprocal_sum(small);
-    let direct =
-        large.clone().log() - large.clone().recip().mul_scalar(0.5) + digamma_tail(large);
+    let direct = large.clone().log() - large.clone().recip().mul_scalar(0.5) + digamma_tail(large);
     shifted.mask_where(is_large, direct)
 }
 
@@ -206,14 +206,16 @@ pub(crate) fn growth_remainders<const D: usize>(x: Tensor<D>) -> (Tensor<D>, Ten
     let (small, large, is_large) = split(&x);
     let y = small.clone().add_scalar(SHIFT);
     let ln_small = small.clone().log();
-    let ln_gamma_small =
-        stirling_main(y.clone()) + stirling_tail(y.clone()) - ln_small.clone() - ln_rising(small.clone());
+    let ln_gamma_small = stirling_main(y.clone()) + stirling_tail(y.clone())
+        - ln_small.clone()
+        - ln_rising(small.clone());
     let r_small = ln_gamma_small - small.clone() * ln_small.clone() + small.clone();
     let digamma_small = y.clone().log() - y.clone().recip().mul_scalar(0.5) + digamma_tail(y)
         - reciprocal_sum(small);
     let dr_small = digamma_small - ln_small;
     let ln_large = large.clone().log();
-    let r_large = (ln_large.mul_scalar(-0.5) + stirling_tail(large.clone())).add_scalar(HALF_LN_2PI as f32);
+    let r_large =
+        (ln_large.mul_scalar(-0.5) + stirling_tail(large.clone())).add_scalar(HALF_LN_2PI as f32);
     let dr_large = large.clone().recip().mul_scalar(-0.5) + digamma_tail(large);
     (
         r_small.mask_where(is_large.clone(), r_large),
@@ -262,7 +264,16 @@ pub(crate) fn x_minus_log1p<const D: usize>(s: Tensor<D>) -> Tensor<D> {
     let ss = s.clone().clamp(-0.1, 0.1);
     let series = polynomial(
         ss.clone(),
-        &[0.5, -1.0 / 3.0, 0.25, -0.2, 1.0 / 6.0, -1.0 / 7.0, 0.125, -1.0 / 9.0],
+        &[
+            0.5,
+            -1.0 / 3.0,
+            0.25,
+            -0.2,
+            1.0 / 6.0,
+            -1.0 / 7.0,
+            0.125,
+            -1.0 / 9.0,
+        ],
     ) * ss.square();
     let sf = s.clone().clamp(-0.9999999, f32::MAX);
     let direct = sf.clone() - sf.log1p();
@@ -347,7 +358,11 @@ mod tests {
         close(ln_gamma(0.5), 0.5 * PI.ln(), 1e-13);
         close(ln_gamma(1.0), 0.0, 1e-13);
         close(ln_gamma(5.0), 24f64.ln(), 1e-13);
-        close(ln_gamma(20.0), (1..20).map(|k| (k as f64).ln()).sum(), 1e-14);
+        close(
+            ln_gamma(20.0),
+            (1..20).map(|k| (k as f64).ln()).sum(),
+            1e-14,
+        );
         close(digamma(1.0), -EULER_GAMMA, 1e-13);
         close(digamma(0.5), -EULER_GAMMA - 2.0 * 2f64.ln(), 1e-13);
         close(trigamma(1.0), PI * PI / 6.0, 1e-13);
@@ -402,7 +417,9 @@ mod tests {
         let device = Device::flex().autodiff();
         let xs = [0.01, 0.7, 3.0, 7.5, 8.5, 120.0];
         let x = Tensor::<1>::from_floats(xs.map(|v| v as f32).as_slice(), &device).require_grad();
-        let g = x.grad(&ln_gamma_tensor(x.clone()).sum().backward()).unwrap();
+        let g = x
+            .grad(&ln_gamma_tensor(x.clone()).sum().backward())
+            .unwrap();
         let g2 = x.grad(&digamma_tensor(x.clone()).sum().backward()).unwrap();
         for (k, (a, b)) in values(g).into_iter().zip(values(g2)).enumerate() {
             close(a, digamma(xs[k]), 1e-5);
@@ -441,7 +458,10 @@ mod tests {
         for (k, &x) in xs.iter().enumerate() {
             let x = x as f32 as f64;
             let (want_h, want_d) = if x < 1e6 {
-                (ln_gamma(x + 0.5) - ln_gamma(x), digamma(x + 0.5) - digamma(x))
+                (
+                    ln_gamma(x + 0.5) - ln_gamma(x),
+                    digamma(x + 0.5) - digamma(x),
+                )
             } else {
                 // ½ ln x − 1/(8x) and 1/(2x) + 1/(8x²)
                 (0.5 * x.ln() - 0.125 / x, 0.5 / x + 0.125 / (x * x))

@@ -354,8 +354,9 @@ pub(crate) fn rough_normal_quantile(p: f64, one_minus_p: f64) -> f64 {
         (one_minus_p, 1.0)
     };
     let t = (-2.0 * tail.max(1e-300).ln()).sqrt();
-    let w = t - (2.515_517 + t * (0.802_853 + t * 0.010_328))
-        / (1.0 + t * (1.432_788 + t * (0.189_269 + t * 0.001_308)));
+    let w = t
+        - (2.515_517 + t * (0.802_853 + t * 0.010_328))
+            / (1.0 + t * (1.432_788 + t * (0.189_269 + t * 0.001_308)));
     sign * w
 }
 
@@ -487,10 +488,21 @@ mod tests {
             let (_, lq2) = gamma_ln_pq(2.0, (x / 2.0).ln());
             assert!((lq2 - ((1.0 + x).ln() - x)).abs() < 1e-13, "{x}");
         }
-        for (a, x) in [(0.01, 0.5), (0.5, 0.2), (3.3, 2.0), (3.3, 6.0), (25.0, 22.0), (25.0, 31.0)] {
+        for (a, x) in [
+            (0.01, 0.5),
+            (0.5, 0.2),
+            (3.3, 2.0),
+            (3.3, 6.0),
+            (25.0, 22.0),
+            (25.0, 31.0),
+        ] {
             let (lp, _) = gamma_ln_pq(a, (x / a).ln());
             let want = p_by_quadrature(a, x);
-            assert!((lp.exp() - want).abs() < 1e-10 * want, "P({a}, {x}) = {} vs {want}", lp.exp());
+            assert!(
+                (lp.exp() - want).abs() < 1e-10 * want,
+                "P({a}, {x}) = {} vs {want}",
+                lp.exp()
+            );
         }
         // erfc(1) and erfc(−0.5), tabulated
         for (y, want) in [
@@ -499,7 +511,10 @@ mod tests {
             (10.0, 2.088_487_583_762_544_8e-45),
         ] {
             let got = erfc(y);
-            assert!((got / want - 1.0).abs() < 1e-13, "erfc({y}) = {got} vs {want}");
+            assert!(
+                (got / want - 1.0).abs() < 1e-13,
+                "erfc({y}) = {got} vs {want}"
+            );
         }
     }
 
@@ -556,7 +571,11 @@ mod tests {
             sum += (1.0 + gamma_elasticity_excess(a, y)) / a;
         }
         let mean = sum / n as f64;
-        assert!((mean - trigamma(a)).abs() < 2e-3 * trigamma(a), "{mean} vs {}", trigamma(a));
+        assert!(
+            (mean - trigamma(a)).abs() < 2e-3 * trigamma(a),
+            "{mean} vs {}",
+            trigamma(a)
+        );
         assert!(gamma_elasticity_excess(0.0, 0.0).is_nan());
         assert!(gamma_elasticity_excess(f64::NAN, 0.0).is_nan());
         // x underflowed: still finite

@@ -268,7 +268,11 @@ mod tests {
         let a = i1 / i0;
         let norm = 2.0 * i0 * h; // ∫_{−π}^{π} e^{κ(cos t − 1)} dt
         // integrate the lighter side: ∫_{−π}^{ξ} = −∫_{ξ}^{π} (the whole integral is 0)
-        let (lo, hi, sign) = if xi <= 0.0 { (-PI, xi, 1.0) } else { (xi, PI, -1.0) };
+        let (lo, hi, sign) = if xi <= 0.0 {
+            (-PI, xi, 1.0)
+        } else {
+            (xi, PI, -1.0)
+        };
         let n = 20_000;
         let hh = (hi - lo) / n as f64;
         let mut s = 0.0;
@@ -310,7 +314,11 @@ mod tests {
                 let xi = von_mises_quantile(kappa, u, 1.0 - u);
                 assert!(xi.is_finite() && xi.abs() <= PI, "κ = {kappa}, u = {u}");
                 let f = von_mises_cdf(kappa, xi);
-                let err = if u <= 0.5 { f / u - 1.0 } else { (1.0 - f) / (1.0 - u) - 1.0 };
+                let err = if u <= 0.5 {
+                    f / u - 1.0
+                } else {
+                    (1.0 - f) / (1.0 - u) - 1.0
+                };
                 assert!(err.abs() < 1e-7, "κ = {kappa}, u = {u}: F = {f}");
             }
         }

@@ -14,7 +14,8 @@ pub fn ln_gamma(x: f64) -> f64 {
         y += 1.0;
     }
     let r = 1.0 / (y * y);
-    shift + (y - 0.5) * y.ln() - y + 0.5 * (2.0 * PI).ln()
+    shift + (y - 0.5) * y.ln() - y
+        + 0.5 * (2.0 * PI).ln()
         + (1.0 / 12.0 - r * (1.0 / 360.0 - r * (1.0 / 1260.0 - r / 1680.0))) / y
 }
 
@@ -117,7 +118,11 @@ pub fn gamma_cdf_ln(a: f64, lw: f64) -> (f64, f64) {
     let mode = a.ln();
     let width = 1.0 / a.sqrt().max(1.0);
     // the integration window: density below e^{-70} of its peak outside
-    let lo = if a >= 50.0 { mode - 12.0 * width } else { -20.0 };
+    let lo = if a >= 50.0 {
+        mode - 12.0 * width
+    } else {
+        -20.0
+    };
     let hi = (mode + 12.0 * width).max((a + 800.0).ln());
     let panels_per_unit = (20.0 / width).max(40.0);
     let quad = |from: f64, to: f64| {
@@ -125,7 +130,9 @@ pub fn gamma_cdf_ln(a: f64, lw: f64) -> (f64, f64) {
             return 0.0;
         }
         let panels = ((to - from) * panels_per_unit).ceil() as usize;
-        integrate(from, to, panels.max(4), |w| ln_gamma_log_density(a, w).exp())
+        integrate(from, to, panels.max(4), |w| {
+            ln_gamma_log_density(a, w).exp()
+        })
     };
     // ∫_{−∞}^{−20} e^{aw − e^w} dw / Γ(a) = Σ_n (−1)ⁿ/n! e^{(a+n)c}/(a+n), c = −20
     let tail = if a < 50.0 {
@@ -149,7 +156,11 @@ pub fn gamma_cdf_ln(a: f64, lw: f64) -> (f64, f64) {
             let c = lw;
             ((a * c).exp() / a) * (1.0 - a / (a + 1.0) * c.exp()) * (-ln_gamma(a)).exp()
         } else {
-            let from = if a < 50.0 { lo } else { lo.min(lw - 12.0 * width) };
+            let from = if a < 50.0 {
+                lo
+            } else {
+                lo.min(lw - 12.0 * width)
+            };
             tail + quad(from, lw)
         };
         (p, 1.0 - p)
@@ -189,7 +200,13 @@ pub struct Law {
 
 impl Law {
     /// Tabulates on `[lo, hi]` in panels of width at most `panel`.
-    pub fn tabulate(lo: f64, hi: f64, panel: f64, left_mass: f64, ln_density: impl Fn(f64) -> f64) -> Self {
+    pub fn tabulate(
+        lo: f64,
+        hi: f64,
+        panel: f64,
+        left_mass: f64,
+        ln_density: impl Fn(f64) -> f64,
+    ) -> Self {
         let panels = ((hi - lo) / panel).ceil() as usize;
         let h = (hi - lo) / panels as f64;
         let mut grid = Vec::with_capacity(panels + 1);
@@ -248,7 +265,9 @@ pub fn log_gamma_law(a: f64) -> Law {
     let hi = (a.ln() + 14.0 * width).max((a + 50.0).ln());
     // below lo the density is e^{a w}/Γ(a) to 1e-13: mass e^{a lo}/(a Γ(a))
     let left = (a * lo - ln_gamma(a)).exp() / a;
-    Law::tabulate(lo, hi, (width / 40.0).min(0.05), left, |w| ln_gamma_log_density(a, w))
+    Law::tabulate(lo, hi, (width / 40.0).min(0.05), left, |w| {
+        ln_gamma_log_density(a, w)
+    })
 }
 
 /// The law of `logit X`, `X ~ Beta(a, b)`: density `e^{ay}/(1 + e^y)^{a+b}/B(a, b)`.
@@ -258,7 +277,11 @@ pub fn logit_beta_law(a: f64, b: f64) -> Law {
     let width = (1.0 / a + 1.0 / b).sqrt().min(1.0);
     let lb = ln_beta(a, b);
     Law::tabulate(lo, hi, width / 40.0, 0.0, |y| {
-        let softplus = if y > 0.0 { y + (-y).exp().ln_1p() } else { y.exp().ln_1p() };
+        let softplus = if y > 0.0 {
+            y + (-y).exp().ln_1p()
+        } else {
+            y.exp().ln_1p()
+        };
         a * y - (a + b) * softplus - lb
     })
 }
