@@ -13,13 +13,13 @@ fi
 O="${1:-runs/implicit_rounds}"
 PY="${PEER_PYTHON:-$HOME/.cache/torch-peer/bin/python}"
 mkdir -p "$O"
-cargo bench --release --features wgpu,ndarray --bench implicit --no-run
+cargo bench --features wgpu,ndarray --bench implicit --no-run
 for r in 1 2 3; do
   for t in 1 2; do
     echo "round $r threads $t torch $(date +%T) load $(cut -d' ' -f1 /proc/loadavg)" >> "$O/load.log"
     "$PY" benches/torch_implicit.py --threads $t --repeats 7 --json "$O/torch_t${t}_r$r.json" > "$O/torch_t${t}_r$r.log" 2>&1
     echo "round $r threads $t mcgrad $(date +%T) load $(cut -d' ' -f1 /proc/loadavg)" >> "$O/load.log"
-    RAYON_NUM_THREADS=$t cargo bench --release --features wgpu,ndarray --bench implicit -- --measurement-time 3 > "$O/ours_t${t}_r$r.log" 2>&1
+    RAYON_NUM_THREADS=$t cargo bench --features wgpu,ndarray --bench implicit -- --measurement-time 3 > "$O/ours_t${t}_r$r.log" 2>&1
   done
 done
 echo done > "$O/DONE"

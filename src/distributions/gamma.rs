@@ -450,3 +450,59 @@ mod tests {
         assert!(standard_gamma_ln_ratio(&mut rng, f64::INFINITY).is_nan());
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use crate::rng::StandardNoise;
+
+    #[test]
+    #[ignore]
+    fn time_the_stages() {
+        let device = Device::flex().autodiff();
+        let mut noise = NoiseSource::seed_from_u64(0);
+        let alpha = noise.tensor(StandardNoise::Normal, [1024, 100], &device).exp().require_grad();
+        let w = noise.tensor(StandardNoise::Normal, [1024, 100], &device);
+        let rate = Tensor::<2>::ones([1, 1], &device);
+        for _ in 0..3 {
+            let g = Gamma::new_unchecked(alpha.clone(), rate.clone()).unwrap();
+            let t0 = std::time::Instant::now();
+            let a = host_values(&g.concentration, g.shape);
+            let t1 = t0.elapsed();
+            let t0 = std::time::Instant::now();
+            let out = draw_blocks(&mut noise, a.len(), 3, |rng, i, out| {
+                let r = standard_gamma_ln_ratio(rng, a[i] as f64);
+                out[0] = r;
+                out[1] = gamma_elasticity_excess(a[i] as f64, r);
+            });
+            let t2 = t0.elapsed();
+            let t0 = std::time::Instant::now();
+            let c = to_device(column(&out, 3, 0), g.shape, &device);
+            let t3 = t0.elapsed();
+            let t0 = std::time::Instant::now();
+            let z = g.rsample(&mut noise);
+            let t4 = t0.elapsed();
+            let t0 = std::time::Instant::now();
+            let grads = (z * w.clone()).sum().backward();
+            let t5 = t0.elapsed();
+            std::hint::black_box((c, grads));
+            let t0 = std::time::Instant::now();
+            let mut rng = <BlockRng as rand::SeedableRng>::seed_from_u64(3);
+            let mut acc = 0.0;
+            for &ai in &a {
+                let r = standard_gamma_ln_ratio(&mut rng, ai as f64);
+                acc += r + gamma_elasticity_excess(ai as f64, r);
+            }
+            let t6 = t0.elapsed();
+            let t0 = std::time::Instant::now();
+            let mut acc2 = 0.0;
+            for &ai in &a {
+                let r = standard_gamma_ln_ratio(&mut rng, ai as f64);
+                acc2 += r;
+            }
+            let t7 = t0.elapsed();
+            eprintln!("plain loop {t6:?} (sampling only {t7:?}) {acc} {acc2}");
+            eprintln!("read {t1:?}, host draw+grad {t2:?}, upload {t3:?}, rsample {t4:?}, backward {t5:?}");
+        }
+    }
+}

@@ -79,6 +79,16 @@ pub use student_t::StudentT;
 pub use uniform::Uniform;
 pub use von_mises::VonMises;
 
+#[cfg(test)]
+pub(crate) fn implicit_block_rng(seed: u64) -> implicit::BlockRng {
+    <implicit::BlockRng as rand::SeedableRng>::seed_from_u64(seed)
+}
+
+#[cfg(test)]
+pub(crate) fn standard_gamma_ln_ratio_for_tests(rng: &mut implicit::BlockRng, a: f64) -> f64 {
+    gamma::standard_gamma_ln_ratio(rng, a)
+}
+
 /// A batch of probability distributions with tensor parameters of rank `D`.
 ///
 /// `sample` draws without a gradient; [`Reparameterized`] families add `rsample`, a sample

@@ -80,16 +80,19 @@ pub(crate) fn digamma(x: f64) -> f64 {
     }
     let mut y = x;
     let mut acc = 0.0;
-    while y < HOST_SHIFT {
+    while y < 7.0 {
         acc -= 1.0 / y;
         y += 1.0;
     }
     let r = 1.0 / (y * y);
-    // ψ(y) = ln y − 1/(2y) − Σ B₂ₖ/(2k y²ᵏ)
+    // ψ(y) = ln y − 1/(2y) − Σ B₂ₖ/(2k y²ᵏ), to y⁻¹⁴ (below 1e-15 at y = 7)
     acc + y.ln()
         - 0.5 / y
         - r * (1.0 / 12.0
-            - r * (1.0 / 120.0 - r * (1.0 / 252.0 - r * (1.0 / 240.0 - r * (1.0 / 132.0)))))
+            - r * (1.0 / 120.0
+                - r * (1.0 / 252.0
+                    - r * (1.0 / 240.0
+                        - r * (1.0 / 132.0 - r * (691.0 / 32760.0 - r * (1.0 / 12.0)))))))
 }
 
 /// The trigamma function `ψ′(x)` for `x > 0` (error below `2e-15` relative).
