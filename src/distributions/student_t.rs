@@ -12,7 +12,7 @@ use super::implicit::{
 use super::{Distribution, Entropy, Mean, Reparameterized, params};
 use crate::error::Result;
 use crate::rng::{NoiseSource, StandardNoise};
-use crate::special::gamma::{digamma_half_difference, ln_gamma_half_ratio};
+use crate::special::gamma::{digamma_half_difference, ln_gamma_half_ratio, log1p};
 use crate::special::incomplete_gamma::{gamma_elasticity_excess, gamma_ln_quantile_ratio};
 
 /// `½ ln π`.
@@ -241,8 +241,8 @@ impl<const D: usize> Distribution<D> for StudentT<D> {
             - nu.clone().log().mul_scalar(0.5);
         let far = ln_t.clone().greater_elem(10.0);
         let ln_tc = ln_t.clamp_min(10.0);
-        let tail = ln_tc.clone().mul_scalar(2.0) + ln_tc.mul_scalar(-2.0).exp().log1p();
-        let near = t.clamp(-3e4, 3e4).square().log1p();
+        let tail = ln_tc.clone().mul_scalar(2.0) + log1p(ln_tc.mul_scalar(-2.0).exp());
+        let near = log1p(t.clamp(-3e4, 3e4).square());
         let log_term = near.mask_where(far, tail);
         let lp = ln_gamma_half_ratio(nu.clone().mul_scalar(0.5))
             - nu.clone().log().mul_scalar(0.5)

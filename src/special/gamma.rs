@@ -135,6 +135,19 @@ pub(crate) fn polynomial<const D: usize>(x: Tensor<D>, coefficients: &[f64]) -> 
     acc
 }
 
+/// `ln(1 + x)` for `x > −1`, accurate on every device: `ln(u)·x/(u − 1)` with `u = 1 + x`
+/// (Goldberg's correction of the rounding of `u`; `x` itself where `u` rounds to 1). Some
+/// backends evaluate `log1p` as `ln(1 + x)`, which loses all digits for `|x| < 1e-7` (wgpu on
+/// Mesa does); the terms that multiply it by a large factor (a Student-t with ν = 10⁶) need it
+/// exact.
+pub(crate) fn log1p<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    let u = x.clone().add_scalar(1.0);
+    let d = u.clone().sub_scalar(1.0);
+    let same = d.clone().equal_elem(0.0);
+    let corrected = u.log() * x.clone() / d.mask_fill(same.clone(), 1.0);
+    corrected.mask_where(same, x)
+}
+
 /// `1/(12y) − 1/(360y³) + 1/(1260y⁵)` (the Stirling remainder, `y ≥ 8`).
 fn stirling_tail<const D: usize>(y: Tensor<D>) -> Tensor<D> {
     let inv = y.recip();
@@ -279,7 +292,7 @@ pub(crate) fn x_minus_log1p<const D: usize>(s: Tensor<D>) -> Tensor<D> {
         ],
     ) * ss.square();
     let sf = s.clone().clamp(-0.9999999, f32::MAX);
-    let direct = sf.clone() - sf.log1p();
+    let direct = sf.clone() - log1p(sf);
     direct.mask_where(near, series)
 }
 
@@ -323,7 +336,7 @@ pub(crate) fn ln_gamma_half_ratio<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     let direct = ln_gamma_tensor(small.clone().add_scalar(0.5)) - ln_gamma_tensor(small);
     let half = large.clone().add_scalar(0.5);
     let asymptotic = (large.clone().log().mul_scalar(0.5)
-        + large.clone() * large.clone().recip().mul_scalar(0.5).log1p())
+        + large.clone() * log1p(large.clone().recip().mul_scalar(0.5)))
     .sub_scalar(0.5)
         + stirling_tail(half)
         - stirling_tail(large);
@@ -337,7 +350,7 @@ pub(crate) fn digamma_half_difference<const D: usize>(x: Tensor<D>) -> Tensor<D>
     let direct = digamma_tensor(small.clone().add_scalar(0.5)) - digamma_tensor(small);
     let half = large.clone().add_scalar(0.5);
     let inv2x = large.clone().recip().mul_scalar(0.5);
-    let asymptotic = inv2x.clone().log1p() + inv2x - half.clone().mul_scalar(2.0).recip()
+    let asymptotic = log1p(inv2x.clone()) + inv2x - half.clone().mul_scalar(2.0).recip()
         + digamma_tail(half)
         - digamma_tail(large);
     direct.mask_where(is_large, asymptotic)
