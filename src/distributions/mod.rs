@@ -79,16 +79,6 @@ pub use student_t::StudentT;
 pub use uniform::Uniform;
 pub use von_mises::VonMises;
 
-#[cfg(test)]
-pub(crate) fn implicit_block_rng(seed: u64) -> implicit::BlockRng {
-    <implicit::BlockRng as rand::SeedableRng>::seed_from_u64(seed)
-}
-
-#[cfg(test)]
-pub(crate) fn standard_gamma_ln_ratio_for_tests(rng: &mut implicit::BlockRng, a: f64) -> f64 {
-    gamma::standard_gamma_ln_ratio(rng, a)
-}
-
 /// A batch of probability distributions with tensor parameters of rank `D`.
 ///
 /// `sample` draws without a gradient; [`Reparameterized`] families add `rsample`, a sample
@@ -183,10 +173,12 @@ pub trait EnumerableSupport<const D: usize>: Distribution<D> {
 /// quantile function at uniform noise, `z = F⁻¹(u; θ)`, and its derivative comes from the
 /// implicit-function theorem, `∂z/∂θ = −(∂F(z; θ)/∂θ)/p(z; θ)` (implicit reparameterization,
 /// Figurnov et al. 2018). Those families override [`rsample`](Self::rsample) with a faster
-/// rejection sampler of the same law and attach the same derivative, a function of `(z, θ)`
-/// only, so `rsample` and `rsample_with_noise(draw_noise(..))` are the same estimator in law;
-/// they differ only in which noise a seed produces. The noise of a family that combines
-/// several gammas (Beta, Student-t) is wider than a sample ([`noise_shape`](Self::noise_shape)).
+/// rejection sampler of the same law and attach the implicit derivative, which depends on the
+/// sample and θ only (for the Student-t's degrees of freedom, on the gamma of its construction):
+/// `rsample` and `rsample_with_noise(draw_noise(..))` draw the same law and give unbiased
+/// pathwise gradients; they differ in which noise a seed produces. The noise of a family that
+/// combines several gammas (Beta, Student-t) is wider than a sample
+/// ([`noise_shape`](Self::noise_shape)).
 ///
 /// ```compile_fail
 /// use burn::prelude::*;

@@ -46,7 +46,7 @@ fn stirling_remainder_large(x: f64) -> f64 {
 
 /// `ln Γ(x)` for `x > 0` (NaN for `x ≤ 0` or NaN).
 pub(crate) fn ln_gamma(x: f64) -> f64 {
-    if !(x > 0.0) {
+    if x.is_nan() || x <= 0.0 {
         return f64::NAN;
     }
     if x >= HOST_SHIFT {
@@ -75,7 +75,7 @@ pub(crate) fn stirling_remainder(x: f64) -> f64 {
 
 /// The digamma function `ψ(x) = Γ′(x)/Γ(x)` for `x > 0`.
 pub(crate) fn digamma(x: f64) -> f64 {
-    if !(x > 0.0) {
+    if x.is_nan() || x <= 0.0 {
         return f64::NAN;
     }
     let mut y = x;
@@ -98,7 +98,7 @@ pub(crate) fn digamma(x: f64) -> f64 {
 /// The trigamma function `ψ′(x)` for `x > 0` (error below `2e-15` relative).
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn trigamma(x: f64) -> f64 {
-    if !(x > 0.0) {
+    if x.is_nan() || x <= 0.0 {
         return f64::NAN;
     }
     let mut y = x;

@@ -57,9 +57,9 @@ fn bessel_ratios(kappa: f64, out: &mut [f64; MAX_TERMS + 1]) -> usize {
     }
     let mut acc = 1.0;
     let mut count = start;
-    for n in 0..start {
-        acc *= out[n];
-        out[n] = acc;
+    for (n, r) in out.iter_mut().enumerate().take(start) {
+        acc *= *r;
+        *r = acc;
         if acc < 1e-17 {
             count = n + 1;
             break;
@@ -108,11 +108,11 @@ impl Asymptotic {
         let mut beta = [0.0; ORDER + 1];
         let mut double_factorial = [1.0; ORDER + 2];
         let mut b = 1.0;
-        for m in 0..=ORDER {
+        for (m, beta_m) in beta.iter_mut().enumerate() {
             if m > 0 {
                 b *= (2 * m - 1) as f64 / (2 * m) as f64;
             }
-            beta[m] = b / (4.0 * kappa).powi(m as i32);
+            *beta_m = b / (4.0 * kappa).powi(m as i32);
         }
         for m in 1..ORDER + 2 {
             double_factorial[m] = double_factorial[m - 1] * (2 * m - 1) as f64;
