@@ -195,7 +195,7 @@ fn elasticity_temme(a: f64, m: f64, d: f64, eta: f64) -> f64 {
     stirling_remainder(a).exp() * bracket
 }
 
-/// The series `T = Σ tₙ` and `T′ = ∂T/∂a` at `(a, x)` (relative tolerance 1e-14), and
+/// The series `T = Σ tₙ` and `T′ = ∂T/∂a` at `(a, x)` (relative tolerance 1e-11), and
 /// `ψ(a + 1)`: the loop accumulates `H_n = Σ_{k=1}^{n} 1/(a + k)` anyway, and runs until
 /// `a + n + 1 ≥ 7`, so `ψ(a + 1) = ψ(a + n + 1) − H_n` takes Stirling's series alone.
 fn lower_series(a: f64, x: f64) -> (f64, f64, f64) {
@@ -208,7 +208,7 @@ fn lower_series(a: f64, x: f64) -> (f64, f64, f64) {
         harmonic += r;
         sum += t;
         dsum -= t * harmonic;
-        if (t * (1.0 + harmonic) <= 1e-14 * sum && a + n >= 6.0) || n > 10_000.0 {
+        if (t * (1.0 + harmonic) <= 1e-11 * sum && a + n >= 6.0) || n > 10_000.0 {
             break;
         }
     }
