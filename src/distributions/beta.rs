@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 
-use super::gamma::standard_gamma_ln_ratio;
+use super::gamma::{GammaDraw, standard_gamma};
 use super::implicit::{
     Source, attach, column, draw_blocks, host_values, map_units, to_device, tracked, uniform_noise,
     widened, xlogy,
@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::kl::KlDivergence;
 use crate::rng::{NoiseSource, StandardNoise};
 use crate::special::gamma::{growth_remainders, ln_beta_tensor, ln_gamma_bregman};
-use crate::special::incomplete_gamma::{gamma_elasticity_excess, gamma_ln_quantile_ratio};
+use crate::special::incomplete_gamma::gamma_ln_quantile_ratio;
 
 /// The largest `f32` below 1: Beta samples are clamped to `[1.2e-38, 1 − 2⁻²⁴]`.
 const BELOW_ONE: f64 = 1.0 - 1.0 / (1u64 << 24) as f64;
@@ -123,38 +123,39 @@ impl<const D: usize> Beta<D> {
         let b_host = host_values(&self.b, shape);
         let grad_a = with_gradient && tracked(&self.a);
         let grad_b = with_gradient && tracked(&self.b);
-        let element = |i: usize, ra: f64, rb: f64, out: &mut [f64]| {
+        let element = |i: usize, ga: GammaDraw, gb: GammaDraw, out: &mut [f64]| {
             let (a, b) = (a_host[i] as f64, b_host[i] as f64);
             // x = σ(ln G_a − ln G_b)
-            let d = a.ln() + ra - b.ln() - rb;
+            let d = ga.ln_value() - gb.ln_value();
             let x = 1.0 / (1.0 + (-d).exp());
             let one_minus = 1.0 / (1.0 + d.exp());
             let spread = x * one_minus;
             out[0] = x.clamp(f32::MIN_POSITIVE as f64, BELOW_ONE);
             out[1] = if grad_a {
-                spread * (1.0 + gamma_elasticity_excess(a, ra)) / a
+                spread * (1.0 + ga.elasticity_excess()) / a
             } else {
                 0.0
             };
             out[2] = if grad_b {
-                -spread * (1.0 + gamma_elasticity_excess(b, rb)) / b
+                -spread * (1.0 + gb.elasticity_excess()) / b
             } else {
                 0.0
             };
         };
         let out = match source {
             Source::Noise(noise) => draw_blocks(noise, n, 3, |rng, i, out| {
-                let ra = standard_gamma_ln_ratio(rng, a_host[i] as f64);
-                let rb = standard_gamma_ln_ratio(rng, b_host[i] as f64);
-                element(i, ra, rb, out)
+                let ga = standard_gamma(rng, a_host[i] as f64);
+                let gb = standard_gamma(rng, b_host[i] as f64);
+                element(i, ga, gb, out)
             }),
             Source::Uniform(u) => map_units(n, 3, |i, out| {
                 // noise [..., 2K]: G_a from column c, G_b from column K + c of the same row
                 let (row, c) = (i / k, i % k);
                 let (ua, ub) = (u[row * 2 * k + c], u[row * 2 * k + k + c]);
-                let ra = gamma_ln_quantile_ratio(a_host[i] as f64, ua, 1.0 - ua);
-                let rb = gamma_ln_quantile_ratio(b_host[i] as f64, ub, 1.0 - ub);
-                element(i, ra, rb, out)
+                let (a, b) = (a_host[i] as f64, b_host[i] as f64);
+                let ga = GammaDraw::from_ln_ratio(a, gamma_ln_quantile_ratio(a, ua, 1.0 - ua));
+                let gb = GammaDraw::from_ln_ratio(b, gamma_ln_quantile_ratio(b, ub, 1.0 - ub));
+                element(i, ga, gb, out)
             }),
         };
         let mut x = to_device(column(&out, 3, 0), shape, &device);

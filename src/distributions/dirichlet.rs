@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 
-use super::gamma::standard_gamma_ln_ratio;
+use super::gamma::{GammaDraw, standard_gamma};
 use super::implicit::{
     Source, draw_blocks, finite_f32, host_values, map_units, to_device, tracked, uniform_noise,
     xlogy,
@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::kl::KlDivergence;
 use crate::rng::{NoiseSource, StandardNoise};
 use crate::special::gamma::{growth_remainders, ln_gamma_bregman};
-use crate::special::incomplete_gamma::{gamma_elasticity_excess, gamma_ln_quantile_ratio};
+use crate::special::incomplete_gamma::gamma_ln_quantile_ratio;
 
 /// The Dirichlet distribution on the probability simplex of the last axis, with
 /// concentrations `α_k > 0`: one distribution per row of `K` components.
@@ -146,15 +146,15 @@ impl<const D: usize> Dirichlet<D> {
         let alpha = host_values(&self.concentration, shape);
         let grad = with_gradient && tracked(&self.concentration);
         // per row: [x_0 … x_{K−1} (or ln x), s_0 … s_{K−1}] with s_k = ∂L_k/∂α_k
-        let row = |r: usize, ratios: &mut dyn FnMut(usize, f64) -> f64, out: &mut [f64]| {
+        let row = |r: usize, draws: &mut dyn FnMut(usize, f64) -> GammaDraw, out: &mut [f64]| {
             let (values, slopes) = out.split_at_mut(k);
             let mut max = f64::NEG_INFINITY;
             for j in 0..k {
                 let a = alpha[r * k + j] as f64;
-                let ratio = ratios(j, a);
-                values[j] = a.ln() + ratio;
+                let g = draws(j, a);
+                values[j] = g.ln_value();
                 slopes[j] = if grad {
-                    (1.0 + gamma_elasticity_excess(a, ratio)) / a
+                    (1.0 + g.elasticity_excess()) / a
                 } else {
                     0.0
                 };
@@ -172,14 +172,14 @@ impl<const D: usize> Dirichlet<D> {
         };
         let out = match source {
             Source::Noise(noise) => draw_blocks(noise, rows, 2 * k, |rng, r, out| {
-                row(r, &mut |_, a| standard_gamma_ln_ratio(rng, a), out)
+                row(r, &mut |_, a| standard_gamma(rng, a), out)
             }),
             Source::Uniform(u) => map_units(rows, 2 * k, |r, out| {
                 row(
                     r,
                     &mut |j, a| {
                         let uj = u[r * k + j];
-                        gamma_ln_quantile_ratio(a, uj, 1.0 - uj)
+                        GammaDraw::from_ln_ratio(a, gamma_ln_quantile_ratio(a, uj, 1.0 - uj))
                     },
                     out,
                 )

@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::kl::KlDivergence;
 use crate::rng::{NoiseSource, StandardNoise};
 use crate::special::gamma::{growth_remainders, ln_gamma_bregman, ln_gamma_tensor, x_minus_log1p};
-use crate::special::incomplete_gamma::{gamma_elasticity_excess, gamma_ln_quantile_ratio};
+use crate::special::incomplete_gamma::{gamma_elasticity_excess_at, gamma_ln_quantile_ratio};
 
 /// The Gamma distribution with concentration (shape) α > 0 and rate β > 0, one per element of
 /// the batch.
@@ -178,25 +178,24 @@ impl<const D: usize> Gamma<D> {
         let rate = host_values(&self.rate, shape);
         let grad_alpha = with_gradient && tracked(&self.concentration);
         let grad_rate = with_gradient && tracked(&self.rate);
-        let element = |i: usize, ln_ratio: f64, out: &mut [f64]| {
+        let element = |i: usize, g: GammaDraw, out: &mut [f64]| {
             let (a, b) = (alpha[i] as f64, rate[i] as f64);
-            if !(b > 0.0 && b.is_finite()) || ln_ratio.is_nan() {
+            if !(b > 0.0 && b.is_finite()) || g.m.is_nan() {
                 out.fill(f64::NAN);
                 return;
             }
-            let ln_x = a.ln() + ln_ratio - b.ln();
             // ∂ln x/∂α = (1 + e)/α
             let dln_a = if grad_alpha {
-                (1.0 + gamma_elasticity_excess(a, ln_ratio)) / a
+                (1.0 + g.elasticity_excess()) / a
             } else {
                 0.0
             };
             if log_space {
-                out[0] = ln_x;
+                out[0] = g.ln_value() - b.ln();
                 out[1] = dln_a;
                 out[2] = -1.0 / b;
             } else {
-                let x = ln_x.exp();
+                let x = g.value() / b;
                 out[0] = x.clamp(f32::MIN_POSITIVE as f64, f32::MAX as f64);
                 out[1] = x * dln_a;
                 out[2] = -x / b;
@@ -204,11 +203,12 @@ impl<const D: usize> Gamma<D> {
         };
         let out = match source {
             Source::Noise(noise) => draw_blocks(noise, n, 3, |rng, i, out| {
-                element(i, standard_gamma_ln_ratio(rng, alpha[i] as f64), out)
+                element(i, standard_gamma(rng, alpha[i] as f64), out)
             }),
             Source::Uniform(u) => map_units(n, 3, |i, out| {
                 let a = alpha[i] as f64;
-                element(i, gamma_ln_quantile_ratio(a, u[i], 1.0 - u[i]), out)
+                let r = gamma_ln_quantile_ratio(a, u[i], 1.0 - u[i]);
+                element(i, GammaDraw::from_ln_ratio(a, r), out)
             }),
         };
         let mut x = to_device(column(&out, 3, 0), shape, &device);
@@ -360,18 +360,80 @@ impl<const D: usize> KlDivergence<D, Gamma<D>> for Gamma<D> {
     }
 }
 
-/// `ln(G/a)` for `G ~ Gamma(a, 1)`: Marsaglia–Tsang for `a ≥ 1`, and the boost
-/// `G(a) = G(a + 1) U^{1/a}` below, all in logarithms. NaN for `a` not finite and positive.
-pub(crate) fn standard_gamma_ln_ratio(rng: &mut BlockRng, a: f64) -> f64 {
+/// A standard Gamma(a, 1) draw `G`, kept in the form that loses no precision: `ratio = G/a`
+/// (0 where a tiny concentration underflows it), `m = G/a − 1` (exact also for shapes far
+/// beyond `1/ε`, where `ratio` rounds to 1), and `ln(G/a)` when it was produced directly (the
+/// boost for `a < 1`, the quantile transform).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GammaDraw {
+    a: f64,
+    ratio: f64,
+    m: f64,
+    ln_ratio: Option<f64>,
+}
+
+impl GammaDraw {
+    /// From `ln(G/a)`.
+    pub(crate) fn from_ln_ratio(a: f64, ln_ratio: f64) -> Self {
+        Self {
+            a,
+            ratio: ln_ratio.exp(),
+            m: ln_ratio.exp_m1(),
+            ln_ratio: Some(ln_ratio),
+        }
+    }
+
+    /// A NaN draw (for a parameter that is not finite and positive).
+    fn nan(a: f64) -> Self {
+        Self::from_ln_ratio(a, f64::NAN)
+    }
+
+    /// `G/a`.
+    #[cfg(test)]
+    pub(crate) fn ratio(&self) -> f64 {
+        self.ratio
+    }
+
+    /// `G` (0 where it underflows `f64`).
+    pub(crate) fn value(&self) -> f64 {
+        self.a * self.ratio
+    }
+
+    /// `ln(G/a)`, exact in every case.
+    pub(crate) fn ln_ratio(&self) -> f64 {
+        self.ln_ratio.unwrap_or_else(|| self.m.ln_1p())
+    }
+
+    /// `ln G`.
+    pub(crate) fn ln_value(&self) -> f64 {
+        self.a.ln() + self.ln_ratio()
+    }
+
+    /// The elasticity excess `e = (a/G)∂G/∂a − 1` of the implicit derivative: `∂G/∂a = G(1 + e)/a`.
+    pub(crate) fn elasticity_excess(&self) -> f64 {
+        let x = self.value();
+        let ln_x = || match self.ln_ratio {
+            Some(r) => self.a.ln() + r,
+            None => x.ln(),
+        };
+        gamma_elasticity_excess_at(self.a, x, ln_x, self.m)
+    }
+}
+
+/// `G ~ Gamma(a, 1)`: Marsaglia–Tsang for `a ≥ 1`, and the boost `G(a) = G(a + 1) U^{1/a}`
+/// below, in logarithms (tiny concentrations underflow `G` itself). NaN for `a` not finite and
+/// positive.
+pub(crate) fn standard_gamma(rng: &mut BlockRng, a: f64) -> GammaDraw {
     if !(a > 0.0 && a.is_finite()) {
-        return f64::NAN;
+        return GammaDraw::nan(a);
     }
     if a < 1.0 {
         let b = a + 1.0;
-        let ln_g = b.ln() + marsaglia_tsang_ln_ratio(rng, b);
-        return ln_g + open_uniform(rng).ln() / a - a.ln();
+        let boosted = marsaglia_tsang(rng, b);
+        let ln_g = b.ln() + boosted.ln_ratio();
+        return GammaDraw::from_ln_ratio(a, ln_g + open_uniform(rng).ln() / a - a.ln());
     }
-    marsaglia_tsang_ln_ratio(rng, a)
+    marsaglia_tsang(rng, a)
 }
 
 /// `w − ln(1 + w)` for `w > −1`, by its series where `|w| < 0.05`.
@@ -391,10 +453,11 @@ fn w_minus_log1p(w: f64) -> f64 {
     }
 }
 
-/// Marsaglia & Tsang (2000) for `a ≥ 1`, returning `ln(G/a)`: `G = d(1 + cx)³`; with
-/// `w = (1 + cx)³ − 1` kept apart so that the acceptance test and `ln(G/a)` stay exact for
-/// shapes far beyond `1/ε` (where `1 + cx` rounds to 1).
-fn marsaglia_tsang_ln_ratio(rng: &mut BlockRng, a: f64) -> f64 {
+/// Marsaglia & Tsang (2000) for `a ≥ 1`: `G = d(1 + cx)³`, `d = a − ⅓`, `c = 1/√(9d)`,
+/// `x ~ N(0, 1)`; with `w = (1 + cx)³ − 1` kept apart, so that the acceptance test and
+/// `G/a − 1 = w − (1 + w)/(3a)` stay exact for shapes far beyond `1/ε` (where `1 + cx` rounds to
+/// 1). No logarithm is taken unless the squeeze fails.
+fn marsaglia_tsang(rng: &mut BlockRng, a: f64) -> GammaDraw {
     let d = a - 1.0 / 3.0;
     let c = 1.0 / (9.0 * d).sqrt();
     loop {
@@ -408,7 +471,12 @@ fn marsaglia_tsang_ln_ratio(rng: &mut BlockRng, a: f64) -> f64 {
         let x2 = x * x;
         // squeeze, then the exact test ln u < x²/2 + d(1 − v + ln v), v = 1 + w
         if u < 1.0 - 0.0331 * x2 * x2 || u.ln() < 0.5 * x2 - d * w_minus_log1p(w) {
-            return (-1.0 / (3.0 * a)).ln_1p() + w.ln_1p();
+            return GammaDraw {
+                a,
+                ratio: (d / a) * (1.0 + w),
+                m: w - (1.0 + w) / (3.0 * a),
+                ln_ratio: None,
+            };
         }
     }
 }
@@ -426,7 +494,7 @@ mod tests {
         for a in [1e-2, 0.3, 1.0, 4.5, 1e3, 1e12, 1e30] {
             let n = 200_000;
             let draws: Vec<f64> = (0..n)
-                .map(|_| standard_gamma_ln_ratio(&mut rng, a).exp())
+                .map(|_| standard_gamma(&mut rng, a).ratio())
                 .collect();
             let mean = draws.iter().sum::<f64>() / n as f64;
             let var = draws.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
@@ -445,8 +513,8 @@ mod tests {
                 "a = {a}: var {var}"
             );
         }
-        assert!(standard_gamma_ln_ratio(&mut rng, f64::NAN).is_nan());
-        assert!(standard_gamma_ln_ratio(&mut rng, 0.0).is_nan());
-        assert!(standard_gamma_ln_ratio(&mut rng, f64::INFINITY).is_nan());
+        assert!(standard_gamma(&mut rng, f64::NAN).ratio().is_nan());
+        assert!(standard_gamma(&mut rng, 0.0).ratio().is_nan());
+        assert!(standard_gamma(&mut rng, f64::INFINITY).ratio().is_nan());
     }
 }

@@ -4,7 +4,7 @@
 use burn::prelude::*;
 use rand_distr::{Distribution as _, StandardNormal};
 
-use super::gamma::standard_gamma_ln_ratio;
+use super::gamma::standard_gamma;
 use super::implicit::{
     Source, attach, column, draw_blocks, host_values, map_units, to_device, tracked, uniform_noise,
     widened,
@@ -146,12 +146,12 @@ impl<const D: usize> StudentT<D> {
                 let nu = df[i] as f64;
                 let alpha = 0.5 * nu;
                 let eps: f64 = StandardNormal.sample(rng);
-                let ratio = standard_gamma_ln_ratio(rng, alpha);
-                // |t| = |ε| e^{−r/2}, in logarithms: tiny ν puts most of t beyond f64
-                let ln_t = eps.abs().ln() - 0.5 * ratio;
+                let g = standard_gamma(rng, alpha);
+                // |t| = |ε| e^{−r/2}, r = ln(G/α), in logarithms: tiny ν puts most of t beyond f64
+                let ln_t = eps.abs().ln() - 0.5 * g.ln_ratio();
                 out[0] = eps.signum() * ln_t.exp();
                 out[1] = if grad {
-                    let e = gamma_elasticity_excess(alpha, ratio);
+                    let e = g.elasticity_excess();
                     -eps.signum() * e.signum() * (ln_t + e.abs().ln() - (2.0 * nu).ln()).exp()
                 } else {
                     0.0

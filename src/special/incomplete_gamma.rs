@@ -256,16 +256,31 @@ fn upper_fraction(a: f64, x: f64) -> (f64, f64) {
 ///
 /// NaN for `a` not finite and positive or a `ln_ratio` that is NaN or +∞.
 pub(crate) fn gamma_elasticity_excess(a: f64, ln_ratio: f64) -> f64 {
-    if !(a > 0.0 && a.is_finite() && !ln_ratio.is_nan() && ln_ratio < f64::INFINITY) {
+    if ln_ratio.is_nan() || ln_ratio == f64::INFINITY {
         return f64::NAN;
     }
     let (x, ln_x, m) = point(a, ln_ratio);
+    gamma_elasticity_excess_at(a, x, || ln_x, m)
+}
+
+/// [`gamma_elasticity_excess`] at a point given as `x`, `ln x` (computed only where a method
+/// needs it) and `m = x/a − 1` (exact for huge `a`).
+pub(crate) fn gamma_elasticity_excess_at(
+    a: f64,
+    x: f64,
+    ln_x: impl FnOnce() -> f64,
+    m: f64,
+) -> f64 {
+    if !(a > 0.0 && a.is_finite() && x >= 0.0 && x.is_finite()) || m.is_nan() {
+        return f64::NAN;
+    }
     if a >= TEMME_MIN_SHAPE {
         let (d, eta) = temme_eta(m);
         if eta.abs() <= TEMME_MAX_ETA {
             return elasticity_temme(a, m, d, eta);
         }
     }
+    let ln_x = ln_x();
     if x < a + SERIES_REACH {
         let (t, dt, psi) = lower_series(a, x);
         -(t * (ln_x - psi) + dt) - 1.0
