@@ -25,8 +25,11 @@
 //! | [`Vimco`](estimators::Vimco) (multi-sample score function) | none for `∇L_k` | per-draw leave-one-out baseline | any [`Distribution`](distributions::Distribution) (discrete latents), `k ≥ 2` |
 //!
 //! The families: Normal, MultivariateNormal, LogNormal, Uniform, Exponential, Laplace,
-//! Logistic and Gumbel (pathwise); Categorical, OneHotCategorical and Bernoulli (discrete);
-//! RelaxedOneHotCategorical and RelaxedBernoulli (the Concrete relaxations, pathwise).
+//! Logistic and Gumbel (pathwise); Gamma, Chi2, Beta, Dirichlet, StudentT and VonMises
+//! (pathwise through implicit reparameterization: rejection samplers on the host, gradients
+//! `∂z/∂θ = −(∂F/∂θ)/p` attached for autodiff); Categorical, OneHotCategorical and Bernoulli
+//! (discrete); RelaxedOneHotCategorical and RelaxedBernoulli (the Concrete relaxations,
+//! pathwise).
 //!
 //! # Quick start
 //!

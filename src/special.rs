@@ -1,5 +1,10 @@
 //! Numerically stable elementary functions built from single backend ops.
 
+pub(crate) mod bessel;
+pub(crate) mod gamma;
+pub(crate) mod incomplete_gamma;
+pub(crate) mod von_mises_cdf;
+
 use burn::prelude::*;
 use burn::tensor::activation::{self, log_sigmoid};
 

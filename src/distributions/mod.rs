@@ -60,9 +60,14 @@ use crate::error::Result;
 use crate::rng::{NoiseSource, StandardNoise};
 
 mod bernoulli;
+mod beta;
 mod categorical;
+mod chi2;
+mod dirichlet;
 mod exponential;
+mod gamma;
 mod gumbel;
+mod implicit;
 pub(crate) mod internal;
 mod laplace;
 mod loc_scale;
@@ -75,11 +80,17 @@ mod relaxable;
 mod relaxed_bernoulli;
 mod relaxed_one_hot_categorical;
 mod rows;
+mod student_t;
 mod uniform;
+mod von_mises;
 
 pub use bernoulli::Bernoulli;
+pub use beta::Beta;
 pub use categorical::Categorical;
+pub use chi2::Chi2;
+pub use dirichlet::Dirichlet;
 pub use exponential::Exponential;
+pub use gamma::Gamma;
 pub use gumbel::Gumbel;
 pub use internal::{SUPPORT_LIMIT, one_hot};
 pub use laplace::Laplace;
@@ -92,7 +103,9 @@ pub use relaxable::Relaxable;
 pub use relaxed_bernoulli::RelaxedBernoulli;
 pub use relaxed_one_hot_categorical::RelaxedOneHotCategorical;
 pub use rows::{replicate_rows, sum_per_row};
+pub use student_t::StudentT;
 pub use uniform::Uniform;
+pub use von_mises::VonMises;
 
 /// A batch of probability distributions with tensor parameters of rank `D`.
 ///
@@ -258,6 +271,20 @@ pub trait EnumerableSupport<const D: usize>: Distribution<D> {
 /// A pathwise estimator requires this trait: it does not compile on a distribution without
 /// it.
 ///
+/// # Explicit and implicit reparameterization
+///
+/// For location-scale families `g_θ` is a closed form (`μ + σε`). For the families whose
+/// samplers use rejection (Gamma, Beta, Dirichlet, Chi2, Student-t, von Mises), `g_θ` is the
+/// quantile function at uniform noise, `z = F⁻¹(u; θ)`, and its derivative comes from the
+/// implicit-function theorem, `∂z/∂θ = −(∂F(z; θ)/∂θ)/p(z; θ)` (implicit reparameterization,
+/// Figurnov et al. 2018). Those families override [`rsample`](Self::rsample) with a faster
+/// rejection sampler of the same law and attach the implicit derivative, which depends on the
+/// sample and θ only (for the Student-t's degrees of freedom, on the gamma of its construction):
+/// `rsample` and `rsample_with_noise(draw_noise(..))` draw the same law and give unbiased
+/// pathwise gradients; they differ in which noise a seed produces. The noise of a family that
+/// combines several gammas (Beta, Student-t) is wider than a sample
+/// ([`noise_shape`](Self::noise_shape)).
+///
 /// Unrelated to Burn's `burn::module::Reparameterization`, which transforms the stored weights
 /// of a module (a LoRA adapter, say): this trait is about the *samples* of a distribution, the
 /// "reparameterization trick" of Kingma & Welling (2014).
@@ -297,13 +324,21 @@ pub trait Reparameterized<const D: usize>: Distribution<D, Value = Tensor<D>> {
     /// The standard law of ε.
     const NOISE: StandardNoise;
 
-    /// The differentiable map `g_θ(ε)`. `eps` must have the value shape; this is not checked
-    /// (use [`rsample_with_noise`](Self::rsample_with_noise) for a checked call).
+    /// The differentiable map `g_θ(ε)`. `eps` must have the [noise shape](Self::noise_shape);
+    /// this is not checked (use [`rsample_with_noise`](Self::rsample_with_noise) for a checked
+    /// call).
     fn transform_noise(&self, eps: Tensor<D>) -> Tensor<D>;
 
-    /// Draws ε for one sample of the batch: the value shape, from [`Self::NOISE`].
+    /// The shape of ε for one sample of the batch: the value shape, unless the family
+    /// combines several draws per value (a Beta's two gammas: the last axis doubled).
+    fn noise_shape(&self) -> [usize; D] {
+        self.value_shape()
+    }
+
+    /// Draws ε for one sample of the batch: the [noise shape](Self::noise_shape), from
+    /// [`Self::NOISE`].
     fn draw_noise(&self, noise: &mut NoiseSource) -> Tensor<D> {
-        noise.tensor(Self::NOISE, self.value_shape(), &self.device())
+        noise.tensor(Self::NOISE, self.noise_shape(), &self.device())
     }
 
     /// The differentiable sample `g_θ(ε)` for a given ε (fixed noise for tests, or noise the
@@ -311,10 +346,10 @@ pub trait Reparameterized<const D: usize>: Distribution<D, Value = Tensor<D>> {
     ///
     /// # Errors
     ///
-    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) if `eps` does not have the value
-    /// shape.
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) if `eps` does not have the
+    /// [noise shape](Self::noise_shape).
     fn rsample_with_noise(&self, eps: Tensor<D>) -> Result<Tensor<D>> {
-        internal::expect_shape("rsample_with_noise", &eps.dims(), &self.value_shape())?;
+        internal::expect_shape("rsample_with_noise", &eps.dims(), &self.noise_shape())?;
         Ok(self.transform_noise(eps))
     }
 

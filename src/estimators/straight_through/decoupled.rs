@@ -6,7 +6,7 @@ use burn::tensor::activation::{sigmoid, softmax};
 use super::{
     DiscreteLogits, Estimate, Estimator, LogitFamily, softmax_jacobian, tangent, through_logits,
 };
-use crate::distributions::categorical::{check_categories, finite_log};
+use crate::distributions::internal::{check_categories, finite_log};
 use crate::distributions::one_hot;
 use crate::error::{Error, Result};
 use crate::rng::{NoiseSource, StandardNoise};

@@ -4,7 +4,7 @@ use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, sigmoid, softmax};
 
 use super::{DiscreteLogits, Estimate, Estimator, LogitFamily, as_rows, tangent, through_logits};
-use crate::distributions::categorical::{check_categories, finite_log};
+use crate::distributions::internal::{check_categories, finite_log};
 use crate::distributions::{one_hot, params};
 use crate::error::{Error, Result};
 use crate::rng::{NoiseSource, StandardNoise};

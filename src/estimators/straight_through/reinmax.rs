@@ -4,7 +4,7 @@ use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, softmax};
 
 use super::{DiscreteLogits, Estimate, Estimator, LogitFamily, tangent, through_logits};
-use crate::distributions::categorical::{check_categories, finite_log};
+use crate::distributions::internal::{check_categories, finite_log};
 use crate::distributions::{one_hot, params};
 use crate::error::Result;
 use crate::rng::{NoiseSource, StandardNoise};

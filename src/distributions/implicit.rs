@@ -1,0 +1,182 @@
+//! What the implicitly reparameterized families (Gamma, Beta, Dirichlet, Chi2, Student-t,
+//! von Mises) share: reading parameters to the host, drawing on the host in parallel blocks from
+//! the caller's [`NoiseSource`], and attaching the implicit gradient to the parameters.
+//!
+//! # How the gradient reaches the parameters
+//!
+//! The sample `z` and its derivatives `∂z/∂θ` are computed on the host in `f64` (by a rejection
+//! sampler or by the quantile function, and the implicit-function theorem). On the device the
+//! sample is rebuilt as
+//!
+//! `z = z_c + Σ_θ (θ − sg(θ)) · (∂z/∂θ)_c`
+//!
+//! with `z_c` and `(∂z/∂θ)_c` constants. For finite parameters `θ − sg(θ)` is exactly 0, so the
+//! forward value is `z_c` bit for bit, and the gradient of anything computed from `z` reaches
+//! each θ multiplied by `∂z/∂θ`: autodiff carries the implicit gradient on every device, with
+//! no custom backward op.
+
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+
+use crate::rng::NoiseSource;
+
+/// The generator each block of a draw uses.
+pub(crate) type BlockRng = Xoshiro256PlusPlus;
+
+/// The number of elements drawn from one generator stream; a draw of more is cut into blocks,
+/// each seeded by the next output of the caller's source and run on the rayon pool, so the
+/// values do not depend on the number of threads.
+pub(crate) const SAMPLER_BLOCK: usize = 2048;
+
+/// A parameter broadcast to `shape`, read to the host (one device sync).
+pub(crate) fn host_values<const D: usize>(t: &Tensor<D>, shape: [usize; D]) -> Vec<f32> {
+    let t = if t.dims() == shape {
+        t.clone()
+    } else {
+        t.clone().expand(shape)
+    };
+    t.try_into_vec_as::<f32>()
+        .expect("a float tensor can be read back")
+}
+
+/// A host vector as a tensor of `shape` on `device` (a constant).
+pub(crate) fn to_device<const D: usize>(
+    v: Vec<f32>,
+    shape: [usize; D],
+    device: &Device,
+) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(v, shape), device)
+}
+
+/// Whether gradients can flow to `t` (so its implicit derivative is worth computing).
+pub(crate) fn tracked<const D: usize>(t: &Tensor<D>) -> bool {
+    t.is_autodiff() && t.is_tracked()
+}
+
+/// `value + (θ − sg θ) · slope`: exactly `value` forward, `∂/∂θ = slope`.
+pub(crate) fn attach<const D: usize>(
+    value: Tensor<D>,
+    theta: &Tensor<D>,
+    slope: Tensor<D>,
+) -> Tensor<D> {
+    value + (theta.clone() - theta.clone().detach()) * slope
+}
+
+/// Runs `draw(rng, unit, out)` for `units` independent units of `width` outputs each (an
+/// element's sample and derivatives, or a Dirichlet row's), in blocks of about
+/// [`SAMPLER_BLOCK`] outputs, each block from its own stream seeded by `noise`. Returns the
+/// outputs unit-major, `units · width` values.
+pub(crate) fn draw_blocks<F>(
+    noise: &mut NoiseSource,
+    units: usize,
+    width: usize,
+    draw: F,
+) -> Vec<f64>
+where
+    F: Fn(&mut BlockRng, usize, &mut [f64]) + Sync,
+{
+    let per_block = (SAMPLER_BLOCK / width.max(1)).max(1);
+    let blocks = units.div_ceil(per_block);
+    let seeds: Vec<u64> = (0..blocks).map(|_| noise.rng().next_u64()).collect();
+    let mut out = vec![0.0f64; units * width];
+    out.par_chunks_mut(per_block * width)
+        .zip(seeds)
+        .enumerate()
+        .for_each(|(b, (chunk, seed))| {
+            let mut rng = BlockRng::seed_from_u64(seed);
+            for (j, unit) in chunk.chunks_mut(width).enumerate() {
+                draw(&mut rng, b * per_block + j, unit);
+            }
+        });
+    out
+}
+
+/// A uniform draw on the open interval (0, 1), `(k + ½)·2⁻⁵³` for a 53-bit `k`.
+#[inline]
+pub(crate) fn open_uniform(rng: &mut BlockRng) -> f64 {
+    ((rng.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+}
+
+/// Column `j` of unit-major outputs of width `width`, rounded to `f32` and clamped to the
+/// finite range (a derivative beyond `f32` becomes ±`f32::MAX`; NaN stays NaN).
+pub(crate) fn column(out: &[f64], width: usize, j: usize) -> Vec<f32> {
+    out.iter()
+        .skip(j)
+        .step_by(width)
+        .map(|&v| finite_f32(v))
+        .collect()
+}
+
+/// `v` rounded to `f32`, ±∞ clamped to ±`f32::MAX`.
+#[inline]
+pub(crate) fn finite_f32(v: f64) -> f32 {
+    if v.is_nan() {
+        f32::NAN
+    } else {
+        v.clamp(-(f32::MAX as f64), f32::MAX as f64) as f32
+    }
+}
+
+/// The uniform noise of a quantile transform, read to the host as `(u, 1 − u)` in `f64` (the
+/// complement is exact for `f32` noise, so upper tails keep their precision).
+pub(crate) fn uniform_noise<const D: usize>(eps: &Tensor<D>) -> Vec<f64> {
+    eps.clone()
+        .try_into_vec_as::<f32>()
+        .expect("a float tensor can be read back")
+        .into_iter()
+        .map(f64::from)
+        .collect()
+}
+
+/// A shape with its last axis multiplied by `k` (the noise of two-gamma families).
+pub(crate) fn widened<const D: usize>(shape: [usize; D], k: usize) -> [usize; D] {
+    let mut out = shape;
+    out[D - 1] *= k;
+    out
+}
+
+/// Like [`draw_blocks`] for a deterministic map (a quantile transform): `map(unit, out)` for
+/// every unit, in parallel.
+pub(crate) fn map_units<F>(units: usize, width: usize, map: F) -> Vec<f64>
+where
+    F: Fn(usize, &mut [f64]) + Sync,
+{
+    let mut out = vec![0.0f64; units * width];
+    let per_block = (SAMPLER_BLOCK / width.max(1)).max(1);
+    out.par_chunks_mut(per_block * width)
+        .enumerate()
+        .for_each(|(b, chunk)| {
+            for (j, unit) in chunk.chunks_mut(width).enumerate() {
+                map(b * per_block + j, unit);
+            }
+        });
+    out
+}
+
+/// Where the noise of a host draw comes from: the caller's source (a rejection sampler) or
+/// given uniforms (the quantile transform).
+pub(crate) enum Source<'a> {
+    /// Draw with a rejection sampler from this source.
+    Noise(&'a mut NoiseSource),
+    /// Invert the distribution function at these uniforms (`f64`, from `f32` noise).
+    Uniform(Vec<f64>),
+}
+
+/// `y · ln x` element-wise for `x ≥ 0`, with the limits at `x = 0` (`−∞` for `y > 0`, `0` for
+/// `y = 0`, `+∞` for `y < 0`; constants, so no gradient); the result has the broadcast shape
+/// `shape`. Away from 0 the logarithm is taken of `max(x, 1.2e-38)`, so neither branch of the
+/// mask can send a NaN into the gradient.
+pub(crate) fn xlogy<const D: usize>(y: Tensor<D>, x: Tensor<D>, shape: [usize; D]) -> Tensor<D> {
+    let x = x.expand(shape);
+    let at_zero = x.clone().lower_equal_elem(0.0);
+    let main = (y.clone() * x.clamp_min(f32::MIN_POSITIVE).log()).expand(shape);
+    let y0 = y.detach().expand(shape);
+    let limit = y0
+        .zeros_like()
+        .mask_fill(y0.clone().greater_elem(0.0), f32::NEG_INFINITY)
+        .mask_fill(y0.lower_elem(0.0), f32::INFINITY);
+    main.mask_where(at_zero, limit)
+}
