@@ -14,6 +14,10 @@
 //! | [`GumbelSoftmax`](estimators::GumbelSoftmax) (Concrete) | biased, shrinking as τ → 0 | grows as τ → 0 | a [`Relaxable`](distributions::Relaxable) discrete family, `f` defined on relaxed values |
 //! | [`GumbelSoftmax::straight_through`](estimators::GumbelSoftmax::straight_through) | biased | low | the same |
 //! | [`StraightThrough`](estimators::StraightThrough) (Bengio et al. 2013) | biased | low | a [`Relaxable`](distributions::Relaxable) family |
+//! | [`Arm`](estimators::Arm) (Yin & Zhou 2019) | none | low: an antithetic pair, no baseline needed | a [`Bernoulli`](distributions::Bernoulli); any `f` |
+//! | [`DisArm`](estimators::DisArm) (Dong, Mnih & Tucker 2020) | none | at most ARM's | a [`Bernoulli`](distributions::Bernoulli); any `f` |
+//! | [`Rebar`](estimators::Rebar) (Tucker et al. 2017) | none | low; η fixed or estimated, τ fixed or scheduled | a [`ConditionalRelaxation`](estimators::control_variates::ConditionalRelaxation) family (Bernoulli, Categorical), `f` defined on relaxed values |
+//! | [`Relax`](estimators::Relax) (Grathwohl et al. 2018) | none | low; a learned control variate trained on the estimator's variance | the same families; any `f` |
 //! | [`exact_expectation`](estimators::exact_expectation) (enumeration) | none | none | a small [`EnumerableSupport`](distributions::EnumerableSupport) |
 //!
 //! The families: Normal, MultivariateNormal, LogNormal, Uniform, Exponential, Laplace,
@@ -46,6 +50,8 @@
 //! - [`distributions`]: the [`Distribution`](distributions::Distribution) and
 //!   [`Reparameterized`](distributions::Reparameterized) traits, one file per family.
 //! - [`estimators`]: the [`Estimator`](estimators::Estimator) contract and the estimators.
+//! - [`diagnostics`]: per-parameter variance, signal-to-noise ratio and total variance of a
+//!   gradient estimator, cheap enough for training loops.
 //! - [`kl`]: closed-form KL divergences between pairs of families.
 //! - [`rng`]: the explicit, seedable [`NoiseSource`].
 //! - [`schedule`]: temperature schedules for the relaxed estimators.
@@ -56,6 +62,7 @@
 //! `Device::default()`; enable autodiff (`device.autodiff()`) where gradients are needed.
 #![warn(missing_docs)]
 
+pub mod diagnostics;
 pub mod distributions;
 mod error;
 pub mod estimators;
