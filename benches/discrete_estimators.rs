@@ -28,7 +28,10 @@ const POSITIONS: usize = 30;
 const CLASSES: usize = 10;
 
 /// `f(y) = Σ_j w_j (y_j − t_j)²` per row.
-fn bits_cost(w: &Tensor<2>, t: &Tensor<2>) -> impl Fn(Tensor<2>) -> Tensor<1> + Copy + '_ {
+fn bits_cost<'a>(
+    w: &'a Tensor<2>,
+    t: &'a Tensor<2>,
+) -> impl Fn(Tensor<2>) -> Tensor<1> + Copy + 'a {
     move |y: Tensor<2>| {
         let rows = y.dims()[0];
         ((y - t.clone()).square() * w.clone())
@@ -38,7 +41,10 @@ fn bits_cost(w: &Tensor<2>, t: &Tensor<2>) -> impl Fn(Tensor<2>) -> Tensor<1> + 
 }
 
 /// `f(y) = Σ_l (Σ_k v_k y_lk − t_l)²` per row.
-fn classes_cost(v: &Tensor<3>, t: &Tensor<2>) -> impl Fn(Tensor<3>) -> Tensor<1> + Copy + '_ {
+fn classes_cost<'a>(
+    v: &'a Tensor<3>,
+    t: &'a Tensor<2>,
+) -> impl Fn(Tensor<3>) -> Tensor<1> + Copy + 'a {
     move |y: Tensor<3>| {
         let rows = y.dims()[0];
         ((y * v.clone()).sum_dim(2).reshape([rows, POSITIONS]) - t.clone())
@@ -103,7 +109,12 @@ fn categorical(c: &mut Criterion) {
             std::hint::black_box(est.loss().backward());
         })
     });
-    let mut relax = Relax::new(ControlNetwork::new(POSITIONS * CLASSES, 64, &mut noise, &device));
+    let mut relax = Relax::new(ControlNetwork::new(
+        POSITIONS * CLASSES,
+        64,
+        &mut noise,
+        &device,
+    ));
     c.bench_function("relax_categorical_fwd_bwd_1024x30x10", |b| {
         b.iter(|| {
             let q = OneHotCategorical::from_logits_unchecked(logits.clone()).unwrap();

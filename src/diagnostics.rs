@@ -326,7 +326,12 @@ mod tests {
     #[test]
     fn accumulator_and_stack_agree_with_the_definition() {
         let device = Device::flex();
-        let rows = [[1.0f32, 0.0, 2.0], [3.0, 0.0, 2.0], [2.0, 0.0, 2.0], [6.0, 0.0, 2.0]];
+        let rows = [
+            [1.0f32, 0.0, 2.0],
+            [3.0, 0.0, 2.0],
+            [2.0, 0.0, 2.0],
+            [6.0, 0.0, 2.0],
+        ];
         let estimates: Vec<Tensor<1>> = rows
             .iter()
             .map(|r| Tensor::<1>::from_floats(*r, &device))

@@ -73,21 +73,35 @@ enum Which {
     DisArm,
 }
 
-fn estimate(which: Which, q: &Bernoulli<2>, pairs: usize, noise: &mut NoiseSource, f: impl FnOnce(Tensor<2>) -> Tensor<1>) -> Result<Tensor<1>> {
+fn estimate(
+    which: Which,
+    q: &Bernoulli<2>,
+    pairs: usize,
+    noise: &mut NoiseSource,
+    f: impl FnOnce(Tensor<2>) -> Tensor<1>,
+) -> Result<Tensor<1>> {
     Ok(match which {
         Which::Arm => Arm.estimate(q, pairs, noise, f)?.surrogate,
         Which::DisArm => DisArm.estimate(q, pairs, noise, f)?.surrogate,
     })
 }
 
-fn check(which: Which, theta: &[f64], pairs: usize, cost: BitsCost, seed: u64) -> UnbiasednessReport {
+fn check(
+    which: Which,
+    theta: &[f64],
+    pairs: usize,
+    cost: BitsCost,
+    seed: u64,
+) -> UnbiasednessReport {
     let device = common::device();
     let build = |t: Tensor<2>| Bernoulli::from_logits_unchecked(t).unwrap();
     let f = move |x: Tensor<2>| cost.eval(x);
     let exact = exact_gradient(&device, theta, |t| exact_expectation(&build(t), f)).unwrap();
     GradientCheck::new(SAMPLES)
         .seed(seed)
-        .run(&device, theta, |t, noise| estimate(which, &build(t), pairs, noise, f))
+        .run(&device, theta, |t, noise| {
+            estimate(which, &build(t), pairs, noise, f)
+        })
         .unwrap()
         .unbiasedness(&exact, RATE)
         .unwrap()
@@ -100,7 +114,10 @@ fn arm_and_disarm_are_unbiased_for_four_bernoullis_and_non_monotone_costs() {
         for (i, cost) in COSTS.into_iter().enumerate() {
             for pairs in [1, 3] {
                 let report = check(which, &theta, pairs, cost, 10 + i as u64);
-                assert!(report.passed(), "{which:?}, {cost:?}, {pairs} pairs\n{report}");
+                assert!(
+                    report.passed(),
+                    "{which:?}, {cost:?}, {pairs} pairs\n{report}"
+                );
             }
         }
     }
@@ -123,19 +140,29 @@ fn the_gradient_of_a_cost_that_depends_on_theta_flows_through_both_draws() {
     // θ = (4 logits, s): f(b; s) = s·Wave(b) + s², so ∂/∂s E f = E Wave(b) + 2s
     let theta = [0.3, -0.8, 1.2, 0.1, 0.7];
     let device = common::device();
-    let logits = |t: &Tensor<2>| Bernoulli::from_logits_unchecked(t.clone().slice([0..t.dims()[0], 0..4])).unwrap();
+    let logits = |t: &Tensor<2>| {
+        Bernoulli::from_logits_unchecked(t.clone().slice([0..t.dims()[0], 0..4])).unwrap()
+    };
     let cost = |t: &Tensor<2>, b: Tensor<2>| {
         let [rows, _] = b.dims();
         let s = t.clone().slice([0..t.dims()[0], 4..5]);
         let s = s.repeat_dim(0, rows / t.dims()[0]).reshape([rows]);
         BitsCost::Wave.eval(b) * s.clone() + s.square()
     };
-    let exact = exact_gradient(&device, &theta, |t| exact_expectation(&logits(&t), |b| cost(&t, b))).unwrap();
-    assert!(exact[4].abs() > 0.5, "the θ-dependent part must matter: {exact:?}");
+    let exact = exact_gradient(&device, &theta, |t| {
+        exact_expectation(&logits(&t), |b| cost(&t, b))
+    })
+    .unwrap();
+    assert!(
+        exact[4].abs() > 0.5,
+        "the θ-dependent part must matter: {exact:?}"
+    );
     for which in [Which::Arm, Which::DisArm] {
         let report = GradientCheck::new(SAMPLES)
             .seed(5)
-            .run(&device, &theta, |t, noise| estimate(which, &logits(&t), 2, noise, |b| cost(&t, b)))
+            .run(&device, &theta, |t, noise| {
+                estimate(which, &logits(&t), 2, noise, |b| cost(&t, b))
+            })
             .unwrap()
             .unbiasedness(&exact, RATE)
             .unwrap();
@@ -146,7 +173,8 @@ fn the_gradient_of_a_cost_that_depends_on_theta_flows_through_both_draws() {
 #[test]
 fn the_surrogate_value_is_the_mean_cost_of_the_draws_and_f_is_called_once() {
     let device = common::device().autodiff();
-    let logits = Tensor::<2>::from_floats([[0.3, -1.0, 2.0], [0.0, 0.5, -0.5]], &device).require_grad();
+    let logits =
+        Tensor::<2>::from_floats([[0.3, -1.0, 2.0], [0.0, 0.5, -0.5]], &device).require_grad();
     let q = Bernoulli::from_logits(logits).unwrap();
     let mut calls = 0;
     let est = DisArm
@@ -169,7 +197,12 @@ fn the_surrogate_value_is_the_mean_cost_of_the_draws_and_f_is_called_once() {
 
 /// DisARM without its σ(|θ|) factor, or "ARM" with an independent second draw: the two
 /// classic mistakes, written with the public API.
-fn wrong_estimate(q_logits: Tensor<2>, noise: &mut NoiseSource, cost: BitsCost, independent: bool) -> Tensor<1> {
+fn wrong_estimate(
+    q_logits: Tensor<2>,
+    noise: &mut NoiseSource,
+    cost: BitsCost,
+    independent: bool,
+) -> Tensor<1> {
     let [rows, m] = q_logits.dims();
     let device = q_logits.device();
     let theta = q_logits.clone().detach();
@@ -181,8 +214,10 @@ fn wrong_estimate(q_logits: Tensor<2>, noise: &mut NoiseSource, cost: BitsCost, 
     } else {
         (theta.clone() - l.clone()).greater_elem(0.0).float()
     };
-    let costs = cost.eval(Tensor::cat(vec![first.clone(), second.clone()], 0)).detach();
-    let diff = (costs.clone().slice([0..rows]) - costs.slice([rows..2 * rows])).reshape([rows, 1]);
+    let costs = cost
+        .eval(Tensor::cat(vec![first.clone(), second.clone()], 0))
+        .detach();
+    let diff = (costs.clone().narrow(0, 0, rows) - costs.narrow(0, rows, rows)).reshape([rows, 1]);
     let weight = if independent {
         sigmoid(l) - 0.5
     } else {
@@ -197,10 +232,15 @@ fn negative_control(independent: bool) -> UnbiasednessReport {
     let theta = [0.4, -1.1, 2.0, 0.0];
     let cost = BitsCost::CountSquared;
     let build = |t: Tensor<2>| Bernoulli::from_logits_unchecked(t).unwrap();
-    let exact = exact_gradient(&device, &theta, |t| exact_expectation(&build(t), |b| cost.eval(b))).unwrap();
+    let exact = exact_gradient(&device, &theta, |t| {
+        exact_expectation(&build(t), |b| cost.eval(b))
+    })
+    .unwrap();
     GradientCheck::new(SAMPLES)
         .seed(8)
-        .run(&device, &theta, |t, noise| Ok(wrong_estimate(t, noise, cost, independent)))
+        .run(&device, &theta, |t, noise| {
+            Ok(wrong_estimate(t, noise, cost, independent))
+        })
         .unwrap()
         .unbiasedness(&exact, RATE)
         .unwrap()
@@ -223,7 +263,10 @@ fn negative_control_arm_with_an_independent_second_draw_is_flagged() {
 fn bound_cost(y: Tensor<2>, n: usize, cost: BitsCost) -> Tensor<1> {
     let rows = y.dims()[0];
     let fs: Vec<Tensor<2>> = (0..n)
-        .map(|i| cost.eval(y.clone().slice([0..rows, 3 * i..3 * i + 3])).reshape([rows, 1]))
+        .map(|i| {
+            cost.eval(y.clone().slice([0..rows, 3 * i..3 * i + 3]))
+                .reshape([rows, 1])
+        })
         .collect();
     let x = Tensor::cat(fs, 1).neg();
     let m = x.clone().max_dim(1);
@@ -236,7 +279,10 @@ fn bound_check(n: usize, cost: BitsCost, plain: bool) -> UnbiasednessReport {
     let theta = [0.6, -0.9, 0.1];
     // the n draws as one row of 3n bits with tied logits: 2^(3n) configurations
     let exact = exact_gradient(&device, &theta, |t| {
-        exact_expectation(&Bernoulli::from_logits_unchecked(t.repeat_dim(1, n)).unwrap(), |y| bound_cost(y, n, cost))
+        exact_expectation(
+            &Bernoulli::from_logits_unchecked(t.repeat_dim(1, n)).unwrap(),
+            |y| bound_cost(y, n, cost),
+        )
     })
     .unwrap();
     GradientCheck::new(SAMPLES)

@@ -153,11 +153,16 @@ fn warmed_rebar<const D: usize, P: ConditionalRelaxation<D>>(
 
 #[test]
 fn rebar_is_unbiased_for_bernoulli_vectors_at_every_setting() {
-    for (i, cost) in [BitsCost::CountSquared, BitsCost::Net, BitsCost::Wave].into_iter().enumerate() {
+    for (i, cost) in [BitsCost::CountSquared, BitsCost::Net, BitsCost::Wave]
+        .into_iter()
+        .enumerate()
+    {
         let f = move |y: Tensor<2>| cost.eval(y);
         for (tau, scale, n) in REBAR_SETTINGS {
             let report = check(&BERNOULLI_THETA, bernoulli, f, 30 + i as u64, |q, noise| {
-                Ok(Rebar::with_scale(tau, scale)?.estimate(q, n, noise, f)?.surrogate)
+                Ok(Rebar::with_scale(tau, scale)?
+                    .estimate(q, n, noise, f)?
+                    .surrogate)
             });
             assert!(report.passed(), "{cost:?}, τ = {tau}, {scale:?}\n{report}");
         }
@@ -172,7 +177,10 @@ fn rebar_with_a_running_scale_is_unbiased_and_learns_a_scale_per_logit() {
     let rebar = warmed_rebar(&bernoulli(theta), f);
     let eta = common::values(rebar.running_scale().unwrap());
     assert_eq!(eta.len(), 4);
-    assert!(eta.iter().any(|e| (e - 1.0).abs() > 1e-3), "η stayed at 1: {eta:?}");
+    assert!(
+        eta.iter().any(|e| (e - 1.0).abs() > 1e-3),
+        "η stayed at 1: {eta:?}"
+    );
     let report = check(&BERNOULLI_THETA, bernoulli, f, 41, |q, noise| {
         Ok(rebar.clone().estimate(q, 1, noise, f)?.surrogate)
     });
@@ -189,12 +197,23 @@ fn rebar_with_a_running_scale_is_unbiased_and_learns_a_scale_per_logit() {
 
 #[test]
 fn rebar_is_unbiased_for_categoricals_of_five_classes_at_every_setting() {
-    for (i, cost) in [ClassCost::Quadratic, ClassCost::Wave, ClassCost::Table].into_iter().enumerate() {
+    for (i, cost) in [ClassCost::Quadratic, ClassCost::Wave, ClassCost::Table]
+        .into_iter()
+        .enumerate()
+    {
         let f = move |y: Tensor<3>| cost.eval(y);
         for (tau, scale, n) in REBAR_SETTINGS {
-            let report = check(&CATEGORICAL_THETA, categorical::<1>, f, 50 + i as u64, |q, noise| {
-                Ok(Rebar::with_scale(tau, scale)?.estimate(q, n, noise, f)?.surrogate)
-            });
+            let report = check(
+                &CATEGORICAL_THETA,
+                categorical::<1>,
+                f,
+                50 + i as u64,
+                |q, noise| {
+                    Ok(Rebar::with_scale(tau, scale)?
+                        .estimate(q, n, noise, f)?
+                        .surrogate)
+                },
+            );
             assert!(report.passed(), "{cost:?}, τ = {tau}, {scale:?}\n{report}");
         }
     }
@@ -202,9 +221,14 @@ fn rebar_is_unbiased_for_categoricals_of_five_classes_at_every_setting() {
     let f = |y: Tensor<3>| ClassCost::Wave.eval(y);
     for (tau, scale, n) in [REBAR_SETTINGS[0], REBAR_SETTINGS[3]] {
         let report = check(&TWO_POSITIONS_THETA, categorical::<2>, f, 59, |q, noise| {
-            Ok(Rebar::with_scale(tau, scale)?.estimate(q, n, noise, f)?.surrogate)
+            Ok(Rebar::with_scale(tau, scale)?
+                .estimate(q, n, noise, f)?
+                .surrogate)
         });
-        assert!(report.passed(), "two positions, τ = {tau}, {scale:?}\n{report}");
+        assert!(
+            report.passed(),
+            "two positions, τ = {tau}, {scale:?}\n{report}"
+        );
     }
 }
 
@@ -251,9 +275,17 @@ fn relax_is_unbiased_for_bernoulli_vectors_at_several_control_variates() {
     let device = common::device().autodiff();
     let mut noise = NoiseSource::seed_from_u64(5);
     let zero = ControlNetwork::new(4, 8, &mut noise, &device);
-    for (i, cost) in [BitsCost::CountSquared, BitsCost::Net, BitsCost::Wave].into_iter().enumerate() {
+    for (i, cost) in [BitsCost::CountSquared, BitsCost::Net, BitsCost::Wave]
+        .into_iter()
+        .enumerate()
+    {
         let f = move |y: Tensor<2>| cost.eval(y);
-        let make = || bernoulli(Tensor::<2>::from_floats([[0.4f32, -1.1, 2.0, 0.0]], &device));
+        let make = || {
+            bernoulli(Tensor::<2>::from_floats(
+                [[0.4f32, -1.1, 2.0, 0.0]],
+                &device,
+            ))
+        };
         let trained = trained_network(make, 4, f, 30);
         let seed = 60 + i as u64;
         let r1 = check(&BERNOULLI_THETA, bernoulli, f, seed, |q, noise| {
@@ -263,9 +295,15 @@ fn relax_is_unbiased_for_bernoulli_vectors_at_several_control_variates() {
             Ok(Relax::new(Smooth).estimate(q, 2, noise, f)?.surrogate)
         });
         let r3 = check(&BERNOULLI_THETA, bernoulli, f, seed, |q, noise| {
-            Ok(Relax::new(trained.clone()).estimate(q, 1, noise, f)?.surrogate)
+            Ok(Relax::new(trained.clone())
+                .estimate(q, 1, noise, f)?
+                .surrogate)
         });
-        for (name, r) in [("zero network", r1), ("smooth", r2), ("trained network", r3)] {
+        for (name, r) in [
+            ("zero network", r1),
+            ("smooth", r2),
+            ("trained network", r3),
+        ] {
             assert!(r.passed(), "{cost:?}, {name}\n{r}");
         }
     }
@@ -274,16 +312,26 @@ fn relax_is_unbiased_for_bernoulli_vectors_at_several_control_variates() {
 #[test]
 fn relax_is_unbiased_for_categoricals_at_several_control_variates() {
     let device = common::device().autodiff();
-    for (i, cost) in [ClassCost::Quadratic, ClassCost::Wave, ClassCost::Table].into_iter().enumerate() {
+    for (i, cost) in [ClassCost::Quadratic, ClassCost::Wave, ClassCost::Table]
+        .into_iter()
+        .enumerate()
+    {
         let f = move |y: Tensor<3>| cost.eval(y);
-        let make = || categorical::<1>(Tensor::<2>::from_floats([[0.5f32, -0.3, 1.0, 0.0, -1.2]], &device));
+        let make = || {
+            categorical::<1>(Tensor::<2>::from_floats(
+                [[0.5f32, -0.3, 1.0, 0.0, -1.2]],
+                &device,
+            ))
+        };
         let trained = trained_network(make, 5, f, 30);
         let seed = 70 + i as u64;
         let r1 = check(&CATEGORICAL_THETA, categorical::<1>, f, seed, |q, noise| {
             Ok(Relax::new(Smooth).estimate(q, 1, noise, f)?.surrogate)
         });
         let r2 = check(&CATEGORICAL_THETA, categorical::<1>, f, seed, |q, noise| {
-            Ok(Relax::new(trained.clone()).estimate(q, 2, noise, f)?.surrogate)
+            Ok(Relax::new(trained.clone())
+                .estimate(q, 2, noise, f)?
+                .surrogate)
         });
         for (name, r) in [("smooth", r1), ("trained network", r2)] {
             assert!(r.passed(), "{cost:?}, {name}\n{r}");
@@ -308,12 +356,20 @@ fn rebar_and_relax_pass_the_gradient_of_a_cost_that_depends_on_theta() {
         let s = s.repeat_dim(0, rows / t.dims()[0]).reshape([rows]);
         ClassCost::Quadratic.eval(y) * s.clone() + s.square()
     };
-    let exact = exact_gradient(&device, &theta, |t| exact_expectation(&dist(&t), |y| cost(&t, y))).unwrap();
-    assert!(exact[5].abs() > 0.5, "the θ-dependent part must matter: {exact:?}");
+    let exact = exact_gradient(&device, &theta, |t| {
+        exact_expectation(&dist(&t), |y| cost(&t, y))
+    })
+    .unwrap();
+    assert!(
+        exact[5].abs() > 0.5,
+        "the θ-dependent part must matter: {exact:?}"
+    );
     let rebar = GradientCheck::new(SAMPLES)
         .seed(81)
         .run(&device, &theta, |t, noise| {
-            Ok(Rebar::new(0.5)?.estimate(&dist(&t), 2, noise, |y| cost(&t, y))?.surrogate)
+            Ok(Rebar::new(0.5)?
+                .estimate(&dist(&t), 2, noise, |y| cost(&t, y))?
+                .surrogate)
         })
         .unwrap()
         .unbiasedness(&exact, RATE)
@@ -322,7 +378,9 @@ fn rebar_and_relax_pass_the_gradient_of_a_cost_that_depends_on_theta() {
     let relax = GradientCheck::new(SAMPLES)
         .seed(82)
         .run(&device, &theta, |t, noise| {
-            Ok(Relax::new(Smooth).estimate(&dist(&t), 2, noise, |y| cost(&t, y))?.surrogate)
+            Ok(Relax::new(Smooth)
+                .estimate(&dist(&t), 2, noise, |y| cost(&t, y))?
+                .surrogate)
         })
         .unwrap()
         .unbiasedness(&exact, RATE)
@@ -349,13 +407,19 @@ fn wrong_rebar(q: &Bernoulli<2>, noise: &mut NoiseSource, at_z: bool) -> Tensor<
     };
     let y = Bernoulli::<2>::relax_perturbed(base_at, 0.5);
     let costs = cost.eval(Tensor::cat(vec![b.clone(), y], 0)).detach();
-    let signal = costs.clone().slice([0..rows]) - costs.slice([rows..2 * rows]);
+    let signal = costs.clone().narrow(0, 0, rows) - costs.narrow(0, rows, rows);
     let lp = sum_per_row(Bernoulli::<2>::log_mass(u, b));
     signal * (lp.clone() - lp.detach())
 }
 
 fn rebar_negative_control(at_z: bool) -> UnbiasednessReport {
-    check(&BERNOULLI_THETA, bernoulli, |y| BitsCost::Net.eval(y), 90, |q, noise| Ok(wrong_rebar(q, noise, at_z)))
+    check(
+        &BERNOULLI_THETA,
+        bernoulli,
+        |y| BitsCost::Net.eval(y),
+        90,
+        |q, noise| Ok(wrong_rebar(q, noise, at_z)),
+    )
 }
 
 #[test]

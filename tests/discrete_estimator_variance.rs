@@ -91,21 +91,33 @@ fn toy_samples(which: Toy, theta: f64) -> GradientSamples {
     GradientCheck::new(N)
         .seed(99)
         .chunk(50_000)
-        .run(&common::device(), &[theta], |phi, noise| -> Result<Tensor<1>> {
-            let rows = phi.dims()[0];
-            let q = Bernoulli::from_logits_unchecked(phi)?;
-            let f = |x: Tensor<2>| {
-                let r = x.dims()[0];
-                (x - T).square().reshape([r])
-            };
-            Ok(match which {
-                Toy::Reinforce => ScoreFunction::new(NoBaseline).estimate(&q, 1, noise, f)?.surrogate,
-                Toy::Rloo => ScoreFunction::new(LeaveOneOut).estimate(&q, 2, noise, f)?.surrogate,
-                Toy::Arm => Arm.estimate(&q, 1, noise, f)?.surrogate,
-                Toy::DisArm => DisArm.estimate(&q, 1, noise, f)?.surrogate,
-            })
-            .inspect(|s| assert_eq!(s.dims(), [rows]))
-        })
+        .run(
+            &common::device(),
+            &[theta],
+            |phi, noise| -> Result<Tensor<1>> {
+                let rows = phi.dims()[0];
+                let q = Bernoulli::from_logits_unchecked(phi)?;
+                let f = |x: Tensor<2>| {
+                    let r = x.dims()[0];
+                    (x - T).square().reshape([r])
+                };
+                Ok(match which {
+                    Toy::Reinforce => {
+                        ScoreFunction::new(NoBaseline)
+                            .estimate(&q, 1, noise, f)?
+                            .surrogate
+                    }
+                    Toy::Rloo => {
+                        ScoreFunction::new(LeaveOneOut)
+                            .estimate(&q, 2, noise, f)?
+                            .surrogate
+                    }
+                    Toy::Arm => Arm.estimate(&q, 1, noise, f)?.surrogate,
+                    Toy::DisArm => DisArm.estimate(&q, 1, noise, f)?.surrogate,
+                })
+                .inspect(|s| assert_eq!(s.dims(), [rows]))
+            },
+        )
         .unwrap()
 }
 
@@ -125,14 +137,22 @@ fn check_toy(which: Toy, theta: f64, two_point_even: bool, control: Toy) {
     let p = 1.0 / (1.0 + (-theta).exp());
     let samples = toy_samples(which, theta);
     // all four are unbiased: d/dθ E f = p(1 − p)Δ
-    let unbiased = samples.unbiasedness(&[p * (1.0 - p) * DELTA], RATE).unwrap();
+    let unbiased = samples
+        .unbiasedness(&[p * (1.0 - p) * DELTA], RATE)
+        .unwrap();
     assert!(unbiased.passed(), "{which:?} at θ = {theta}\n{unbiased}");
     let exact = exact_variance(which, p);
     let measured = samples.variance().parameters[0].variance;
     println!("{which:?}, θ = {theta:.4}: measured variance {measured:.6e}, exact {exact:.6e}");
-    assert!(matches(&samples, exact, two_point_even), "{which:?} at θ = {theta}: measured {measured:e}, exact {exact:e}");
+    assert!(
+        matches(&samples, exact, two_point_even),
+        "{which:?} at θ = {theta}: measured {measured:e}, exact {exact:e}"
+    );
     let wrong = exact_variance(control, p);
-    assert!(!matches(&samples, wrong, two_point_even), "negative control: {which:?} accepted as {control:?} ({measured:e} vs {wrong:e})");
+    assert!(
+        !matches(&samples, wrong, two_point_even),
+        "negative control: {which:?} accepted as {control:?} ({measured:e} vs {wrong:e})"
+    );
 }
 
 #[test]
@@ -146,7 +166,10 @@ fn exact_variances_at_theta_zero() {
     check_toy(Toy::Arm, 0.0, false, Toy::Rloo);
     // DisARM: every pair gives the exact gradient
     let samples = toy_samples(Toy::DisArm, 0.0);
-    assert!(samples.column(0).all(|g| (g - 0.025).abs() < 1e-8), "DisARM at θ = 0 is not constant");
+    assert!(
+        samples.column(0).all(|g| (g - 0.025).abs() < 1e-8),
+        "DisARM at θ = 0 is not constant"
+    );
     let v = samples.variance().parameters[0].variance;
     println!("DisArm, θ = 0: measured variance {v:e}, exact 0");
     assert!(v < 1e-14, "{v:e}");
@@ -179,7 +202,10 @@ fn smooth_cost(y: Tensor<2>) -> Tensor<1> {
 const VECTOR_THETA: [f64; 8] = [0.3, -0.7, 1.1, 0.0, -1.5, 0.6, 2.0, -0.2];
 
 /// 20 000 single estimates of the vector problem's gradient with `estimate`.
-fn vector_samples(seed: u64, mut estimate: impl FnMut(&Bernoulli<2>, &mut NoiseSource) -> Result<Tensor<1>>) -> GradientSamples {
+fn vector_samples(
+    seed: u64,
+    mut estimate: impl FnMut(&Bernoulli<2>, &mut NoiseSource) -> Result<Tensor<1>>,
+) -> GradientSamples {
     GradientCheck::new(20_000)
         .seed(seed)
         .run(&common::device(), &VECTOR_THETA, |t, noise| {
@@ -200,9 +226,15 @@ fn total(samples: &GradientSamples) -> (f64, f64) {
 #[test]
 fn rebar_and_trained_relax_have_lower_variance_than_reinforce_and_diagnostics_agree_with_the_kit() {
     let reinforce = vector_samples(1, |q, noise| {
-        Ok(ScoreFunction::new(NoBaseline).estimate(q, 1, noise, smooth_cost)?.surrogate)
+        Ok(ScoreFunction::new(NoBaseline)
+            .estimate(q, 1, noise, smooth_cost)?
+            .surrogate)
     });
-    let rebar = vector_samples(2, |q, noise| Ok(Rebar::new(0.5)?.estimate(q, 1, noise, smooth_cost)?.surrogate));
+    let rebar = vector_samples(2, |q, noise| {
+        Ok(Rebar::new(0.5)?
+            .estimate(q, 1, noise, smooth_cost)?
+            .surrogate)
+    });
     // RELAX: a network trained 150 Adam steps on the estimator's variance, and the untrained one
     let device = common::device().autodiff();
     let mut noise = NoiseSource::seed_from_u64(3);
@@ -212,31 +244,64 @@ fn rebar_and_trained_relax_have_lower_variance_than_reinforce_and_diagnostics_ag
     let logits: Vec<f32> = VECTOR_THETA.iter().map(|&t| t as f32).collect();
     for _ in 0..150 {
         let theta = common::matrix(1, 8, logits.clone(), &device);
-        let est = relax.estimate(&Bernoulli::from_logits_unchecked(theta).unwrap(), 16, &mut noise, smooth_cost).unwrap();
+        let est = relax
+            .estimate(
+                &Bernoulli::from_logits_unchecked(theta).unwrap(),
+                16,
+                &mut noise,
+                smooth_cost,
+            )
+            .unwrap();
         let grads = GradientsParams::from_grads(est.loss().backward(), relax.control());
         relax = Relax::new(optim.step(1e-2, relax.control().clone(), grads));
     }
     let trained = relax.into_control();
-    let relax_trained = vector_samples(4, |q, noise| Ok(Relax::new(trained.clone()).estimate(q, 1, noise, smooth_cost)?.surrogate));
-    let relax_untrained = vector_samples(4, |q, noise| Ok(Relax::new(untrained.clone()).estimate(q, 1, noise, smooth_cost)?.surrogate));
+    let relax_trained = vector_samples(4, |q, noise| {
+        Ok(Relax::new(trained.clone())
+            .estimate(q, 1, noise, smooth_cost)?
+            .surrogate)
+    });
+    let relax_untrained = vector_samples(4, |q, noise| {
+        Ok(Relax::new(untrained.clone())
+            .estimate(q, 1, noise, smooth_cost)?
+            .surrogate)
+    });
 
     let (v_sf, se_sf) = total(&reinforce);
     let (v_rebar, se_rebar) = total(&rebar);
     let (v_trained, se_trained) = total(&relax_trained);
     let (v_untrained, se_untrained) = total(&relax_untrained);
-    println!("total variance: REINFORCE {v_sf:.4e} ± {se_sf:.1e}, REBAR(τ = 0.5) {v_rebar:.4e} ± {se_rebar:.1e}, RELAX trained {v_trained:.4e} ± {se_trained:.1e}, untrained {v_untrained:.4e} ± {se_untrained:.1e}");
+    println!(
+        "total variance: REINFORCE {v_sf:.4e} ± {se_sf:.1e}, REBAR(τ = 0.5) {v_rebar:.4e} ± {se_rebar:.1e}, RELAX trained {v_trained:.4e} ± {se_trained:.1e}, untrained {v_untrained:.4e} ± {se_untrained:.1e}"
+    );
     // both at most ¾ of REINFORCE's, with 10 standard errors on each side
-    assert!(v_rebar + 10.0 * se_rebar < 0.75 * (v_sf - 10.0 * se_sf), "REBAR {v_rebar:e} vs REINFORCE {v_sf:e}");
-    assert!(v_trained + 10.0 * se_trained < 0.75 * (v_sf - 10.0 * se_sf), "RELAX {v_trained:e} vs REINFORCE {v_sf:e}");
+    assert!(
+        v_rebar + 10.0 * se_rebar < 0.75 * (v_sf - 10.0 * se_sf),
+        "REBAR {v_rebar:e} vs REINFORCE {v_sf:e}"
+    );
+    assert!(
+        v_trained + 10.0 * se_trained < 0.75 * (v_sf - 10.0 * se_sf),
+        "RELAX {v_trained:e} vs REINFORCE {v_sf:e}"
+    );
     // negative control: the untrained network is REINFORCE (zero output layer)
-    assert!((v_untrained - v_sf).abs() < 10.0 * (se_sf + se_untrained), "untrained RELAX {v_untrained:e} vs REINFORCE {v_sf:e}");
+    assert!(
+        (v_untrained - v_sf).abs() < 10.0 * (se_sf + se_untrained),
+        "untrained RELAX {v_untrained:e} vs REINFORCE {v_sf:e}"
+    );
 
     // the diagnostics API gives the kit's per-parameter variances
     let stats = GradientStatistics::from_samples(&rebar, &Device::flex());
     let summary = stats.summary().unwrap();
-    assert!((summary.total_variance - v_rebar).abs() < 1e-4 * v_rebar, "{summary} vs {v_rebar:e}");
+    assert!(
+        (summary.total_variance - v_rebar).abs() < 1e-4 * v_rebar,
+        "{summary} vs {v_rebar:e}"
+    );
     let per_param = common::values(stats.variance().clone());
     for (d, k) in per_param.iter().zip(rebar.variance().parameters.iter()) {
-        assert!((d - k.variance).abs() < 1e-4 * k.variance.max(1e-12), "{d} vs {}", k.variance);
+        assert!(
+            (d - k.variance).abs() < 1e-4 * k.variance.max(1e-12),
+            "{d} vs {}",
+            k.variance
+        );
     }
 }

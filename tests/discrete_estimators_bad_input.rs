@@ -22,7 +22,17 @@ fn sum_cost(y: Tensor<2>) -> Tensor<1> {
 #[test]
 fn rebar_rejects_bad_parameters() {
     for tau in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-        assert!(matches!(Rebar::new(tau), Err(Error::InvalidParameter { owner: "Rebar", name: "temperature", .. })), "τ = {tau}");
+        assert!(
+            matches!(
+                Rebar::new(tau),
+                Err(Error::InvalidParameter {
+                    owner: "Rebar",
+                    name: "temperature",
+                    ..
+                })
+            ),
+            "τ = {tau}"
+        );
     }
     assert!(matches!(
         Rebar::with_scale(0.5, RebarScale::Fixed(f64::NAN)),
@@ -44,13 +54,30 @@ fn zero_samples_and_too_few_for_leave_one_out_are_argument_errors() {
     let device = common::device();
     let q = bits(&device);
     let mut noise = NoiseSource::seed_from_u64(0);
-    assert!(matches!(Arm.estimate(&q, 0, &mut noise, sum_cost), Err(Error::InvalidArgument { name: "n", .. })));
-    assert!(matches!(DisArm.estimate(&q, 0, &mut noise, sum_cost), Err(Error::InvalidArgument { name: "n", .. })));
-    assert!(matches!(Rebar::new(1.0).unwrap().estimate(&q, 0, &mut noise, sum_cost), Err(Error::InvalidArgument { name: "n", .. })));
+    assert!(matches!(
+        Arm.estimate(&q, 0, &mut noise, sum_cost),
+        Err(Error::InvalidArgument { name: "n", .. })
+    ));
+    assert!(matches!(
+        DisArm.estimate(&q, 0, &mut noise, sum_cost),
+        Err(Error::InvalidArgument { name: "n", .. })
+    ));
+    assert!(matches!(
+        Rebar::new(1.0)
+            .unwrap()
+            .estimate(&q, 0, &mut noise, sum_cost),
+        Err(Error::InvalidArgument { name: "n", .. })
+    ));
     let mut loo = Rebar::with_scale(1.0, RebarScale::LeaveOneOut).unwrap();
-    assert!(matches!(loo.estimate(&q, 1, &mut noise, sum_cost), Err(Error::InvalidArgument { name: "n", .. })));
+    assert!(matches!(
+        loo.estimate(&q, 1, &mut noise, sum_cost),
+        Err(Error::InvalidArgument { name: "n", .. })
+    ));
     let net = ControlNetwork::new(3, 4, &mut noise, &device);
-    assert!(matches!(Relax::new(net).estimate(&q, 0, &mut noise, sum_cost), Err(Error::InvalidArgument { name: "n", .. })));
+    assert!(matches!(
+        Relax::new(net).estimate(&q, 0, &mut noise, sum_cost),
+        Err(Error::InvalidArgument { name: "n", .. })
+    ));
 }
 
 #[test]
@@ -59,11 +86,23 @@ fn a_cost_of_the_wrong_length_is_a_shape_error() {
     let q = bits(&device);
     let mut noise = NoiseSource::seed_from_u64(1);
     let wrong = |y: Tensor<2>| Tensor::<1>::zeros([y.dims()[0] + 1], &y.device());
-    assert!(matches!(Arm.estimate(&q, 2, &mut noise, wrong), Err(Error::ShapeMismatch { .. })));
-    assert!(matches!(DisArm.estimate(&q, 2, &mut noise, wrong), Err(Error::ShapeMismatch { .. })));
-    assert!(matches!(Rebar::new(1.0).unwrap().estimate(&q, 2, &mut noise, wrong), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(
+        Arm.estimate(&q, 2, &mut noise, wrong),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        DisArm.estimate(&q, 2, &mut noise, wrong),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        Rebar::new(1.0).unwrap().estimate(&q, 2, &mut noise, wrong),
+        Err(Error::ShapeMismatch { .. })
+    ));
     let net = ControlNetwork::new(3, 4, &mut noise, &device);
-    assert!(matches!(Relax::new(net).estimate(&q, 2, &mut noise, wrong), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(
+        Relax::new(net).estimate(&q, 2, &mut noise, wrong),
+        Err(Error::ShapeMismatch { .. })
+    ));
 }
 
 #[test]
@@ -83,11 +122,18 @@ fn a_running_scale_refuses_a_different_number_of_logits_per_row() {
     let device = common::device();
     let mut noise = NoiseSource::seed_from_u64(3);
     let mut rebar = Rebar::with_scale(0.5, RebarScale::Running { decay: 0.5 }).unwrap();
-    rebar.estimate(&bits(&device), 2, &mut noise, sum_cost).unwrap();
+    rebar
+        .estimate(&bits(&device), 2, &mut noise, sum_cost)
+        .unwrap();
     let wider = Bernoulli::from_logits(Tensor::<2>::zeros([1, 4], &device)).unwrap();
-    assert!(matches!(rebar.estimate(&wider, 2, &mut noise, sum_cost), Err(Error::InvalidArgument { name: "dist", .. })));
+    assert!(matches!(
+        rebar.estimate(&wider, 2, &mut noise, sum_cost),
+        Err(Error::InvalidArgument { name: "dist", .. })
+    ));
     // the state is kept: the original shape still works
-    rebar.estimate(&bits(&device), 2, &mut noise, sum_cost).unwrap();
+    rebar
+        .estimate(&bits(&device), 2, &mut noise, sum_cost)
+        .unwrap();
 }
 
 #[test]
@@ -102,7 +148,10 @@ fn diagnostics_reject_too_few_or_mismatched_estimates() {
     let mut acc = GradientAccumulator::new();
     assert!(acc.push(Tensor::<1>::zeros([0], &device)).is_err());
     acc.push(Tensor::<2>::zeros([2, 2], &device)).unwrap();
-    assert!(matches!(acc.push(Tensor::<1>::zeros([3], &device)), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(
+        acc.push(Tensor::<1>::zeros([3], &device)),
+        Err(Error::ShapeMismatch { .. })
+    ));
     // a 2×2 and a flat 4 are the same four parameters
     acc.push(Tensor::<1>::ones([4], &device)).unwrap();
     let stats = acc.finish().unwrap();

@@ -58,9 +58,15 @@ fn antithetic_estimators_stay_finite_on_the_grid() {
         let q = Bernoulli::from_logits(logits.clone()).unwrap();
         for (name, est) in [
             ("ARM", Arm.estimate(&q, pairs, &mut noise, cost).unwrap()),
-            ("DisARM", DisArm.estimate(&q, pairs, &mut noise, cost).unwrap()),
+            (
+                "DisARM",
+                DisArm.estimate(&q, pairs, &mut noise, cost).unwrap(),
+            ),
         ] {
-            all_finite(&format!("{name}, {pairs} pairs: value"), est.surrogate.clone());
+            all_finite(
+                &format!("{name}, {pairs} pairs: value"),
+                est.surrogate.clone(),
+            );
             let grad = logits.grad(&est.loss().backward()).unwrap();
             all_finite(&format!("{name}, {pairs} pairs: gradient"), grad);
         }
@@ -91,14 +97,20 @@ fn rebar_stays_finite_on_the_grid_for_bernoullis_and_categoricals() {
                 let est = rebar.estimate(&q, n, &mut noise, cost).unwrap();
                 all_finite(&format!("Bernoulli {what}: value"), est.surrogate.clone());
                 all_finite(&format!("Bernoulli {what}: samples"), est.samples.clone());
-                all_finite(&format!("Bernoulli {what}: gradient"), logits.grad(&est.loss().backward()).unwrap());
+                all_finite(
+                    &format!("Bernoulli {what}: gradient"),
+                    logits.grad(&est.loss().backward()).unwrap(),
+                );
 
                 let logits = logit_triples(&device).require_grad();
                 let q = OneHotCategorical::from_logits(logits.clone()).unwrap();
                 let est = rebar.estimate(&q, n, &mut noise, cost).unwrap();
                 all_finite(&format!("categorical {what}: value"), est.surrogate.clone());
                 all_finite(&format!("categorical {what}: samples"), est.samples.clone());
-                all_finite(&format!("categorical {what}: gradient"), logits.grad(&est.loss().backward()).unwrap());
+                all_finite(
+                    &format!("categorical {what}: gradient"),
+                    logits.grad(&est.loss().backward()).unwrap(),
+                );
             }
             if let Some(eta) = rebar.running_scale() {
                 all_finite(&format!("τ = {tau}: running η"), eta);
@@ -113,14 +125,20 @@ fn rebar_and_relax_survive_impossible_classes() {
     let device = common::device().autodiff();
     let mut noise = NoiseSource::seed_from_u64(2);
     let logits = Tensor::<2>::from_floats(
-        [[0.0, f32::NEG_INFINITY, 1.0], [f32::NEG_INFINITY, f32::NEG_INFINITY, 5.0]],
+        [
+            [0.0, f32::NEG_INFINITY, 1.0],
+            [f32::NEG_INFINITY, f32::NEG_INFINITY, 5.0],
+        ],
         &device,
     )
     .require_grad();
     // the distribution is rebuilt for each backward pass (a graph is consumed once)
     let q = || Categorical::from_logits(logits.clone()).unwrap();
     for tau in [1e-3, 1.0] {
-        let est = Rebar::with_scale(tau, RebarScale::LeaveOneOut).unwrap().estimate(&q(), 4, &mut noise, cost).unwrap();
+        let est = Rebar::with_scale(tau, RebarScale::LeaveOneOut)
+            .unwrap()
+            .estimate(&q(), 4, &mut noise, cost)
+            .unwrap();
         all_finite(&format!("τ = {tau}: value"), est.surrogate.clone());
         let s = common::values(est.samples.clone().slice([0..8, 0..3]));
         // the hard rows never pick an impossible class
@@ -132,12 +150,18 @@ fn rebar_and_relax_survive_impossible_classes() {
                 assert_eq!(r[1], 0.0);
             }
         }
-        all_finite(&format!("τ = {tau}: gradient"), logits.grad(&est.loss().backward()).unwrap());
+        all_finite(
+            &format!("τ = {tau}: gradient"),
+            logits.grad(&est.loss().backward()).unwrap(),
+        );
     }
     let mut relax = Relax::new(ControlNetwork::new(3, 4, &mut noise, &device));
     let est = relax.estimate(&q(), 4, &mut noise, cost).unwrap();
     all_finite("RELAX value", est.surrogate.clone());
-    all_finite("RELAX gradient", logits.grad(&est.loss().backward()).unwrap());
+    all_finite(
+        "RELAX gradient",
+        logits.grad(&est.loss().backward()).unwrap(),
+    );
 }
 
 #[test]
@@ -155,16 +179,32 @@ fn relax_stays_finite_on_the_grid_including_its_network_gradients() {
         for n in [1, 4] {
             let logits = logit_triples(&device).require_grad();
             let est = if family == "Bernoulli" {
-                relax.estimate(&Bernoulli::from_logits(logits.clone()).unwrap(), n, &mut noise, cost)
+                relax.estimate(
+                    &Bernoulli::from_logits(logits.clone()).unwrap(),
+                    n,
+                    &mut noise,
+                    cost,
+                )
             } else {
-                relax.estimate(&OneHotCategorical::from_logits(logits.clone()).unwrap(), n, &mut noise, cost)
+                relax.estimate(
+                    &OneHotCategorical::from_logits(logits.clone()).unwrap(),
+                    n,
+                    &mut noise,
+                    cost,
+                )
             }
             .unwrap();
             all_finite(&format!("{family}, n = {n}: value"), est.surrogate.clone());
             let grads = est.loss().backward();
-            all_finite(&format!("{family}, n = {n}: gradient"), logits.grad(&grads).unwrap());
+            all_finite(
+                &format!("{family}, n = {n}: gradient"),
+                logits.grad(&grads).unwrap(),
+            );
             let params = GradientsParams::from_grads(grads, relax.control());
-            assert!(!params.is_empty(), "the control network receives a gradient");
+            assert!(
+                !params.is_empty(),
+                "the control network receives a gradient"
+            );
         }
     }
 }

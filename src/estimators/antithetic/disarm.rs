@@ -144,15 +144,17 @@ impl DisArm {
         let samples = Tensor::cat(vec![pairs.first, pairs.second], 0);
         let costs = f(samples.clone());
         check_costs(&costs, 2 * rows)?;
-        let first = costs.clone().slice([0..rows]).reshape([n, batch]);
+        let first = costs.clone().narrow(0, 0, rows).reshape([n, batch]);
         let detached = costs.detach();
-        let first_d = detached.clone().slice([0..rows]).reshape([n, batch]);
-        let second_d = detached.clone().slice([rows..2 * rows]).reshape([n, batch]);
+        let first_d = detached.clone().narrow(0, 0, rows).reshape([n, batch]);
+        let second_d = detached.clone().narrow(0, rows, rows).reshape([n, batch]);
         let bound = negative_log_mean_exp(first.neg());
         // C with draw i swapped for its partner: the matrix [i, k, b] of −f¹_k, with −f²_i on
         // the diagonal, reduced over k
         let device = first_d.device();
-        let eye = Tensor::<2>::eye(n, &device).reshape([n, n, 1]).expand([n, n, batch]);
+        let eye = Tensor::<2>::eye(n, &device)
+            .reshape([n, n, 1])
+            .expand([n, n, batch]);
         let off = first_d.neg().reshape([1, n, batch]).expand([n, n, batch]);
         let diag = second_d.neg().reshape([n, 1, batch]).expand([n, n, batch]);
         let swapped = off.mask_where(eye.greater_elem(0.5), diag);
@@ -166,10 +168,7 @@ impl DisArm {
         let theta = dist.logits().clone();
         let dims = theta.dims();
         let per_element: usize = dims.iter().product();
-        let gradient = per_draw
-            .reshape([n, per_element])
-            .sum_dim(0)
-            .reshape(dims);
+        let gradient = per_draw.reshape([n, per_element]).sum_dim(0).reshape(dims);
         let term = sum_per_row(theta * gradient);
         Ok(Estimate {
             surrogate: bound + (term.clone() - term.detach()),

@@ -101,7 +101,7 @@ where
     let costs = f(samples.clone());
     check_costs(&costs, 2 * rows)?;
     let detached = costs.clone().detach();
-    let difference = detached.clone().slice([0..rows]) - detached.clone().slice([rows..2 * rows]);
+    let difference = detached.clone().narrow(0, 0, rows) - detached.clone().narrow(0, rows, rows);
     let mut shape = [1usize; D];
     shape[0] = rows;
     let per_pair = weights * difference.reshape(shape);
@@ -111,10 +111,7 @@ where
     let mean_gradient = if n == 1 {
         per_pair
     } else {
-        per_pair
-            .reshape([n, per_element])
-            .mean_dim(0)
-            .reshape(dims)
+        per_pair.reshape([n, per_element]).mean_dim(0).reshape(dims)
     };
     let term = sum_per_row(theta * mean_gradient);
     let surrogate = mean_over_draws(costs, 2 * n) + (term.clone() - term.detach());

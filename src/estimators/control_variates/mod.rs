@@ -50,8 +50,8 @@
 
 use burn::module::{Module, Param};
 use burn::nn::Linear;
-use burn::tensor::TensorData;
 use burn::prelude::*;
+use burn::tensor::TensorData;
 use burn::tensor::activation::{log_sigmoid, sigmoid, softmax as plain_softmax};
 
 use crate::distributions::categorical::one_hot;
@@ -156,7 +156,12 @@ impl<const D: usize> ConditionalRelaxation<D> for Bernoulli<D> {
         b - sigmoid(u.detach())
     }
 
-    fn conditional_slope(u: Tensor<D>, b: Tensor<D>, _v: Tensor<D>, z_tilde: Tensor<D>) -> Tensor<D> {
+    fn conditional_slope(
+        u: Tensor<D>,
+        b: Tensor<D>,
+        _v: Tensor<D>,
+        z_tilde: Tensor<D>,
+    ) -> Tensor<D> {
         // b = 1: dz̃/dθ = 1 − σ(−θ)/σ(z̃ − θ); b = 0 by symmetry, with θ, z̃ ↦ −θ, −z̃
         let sign = b * 2.0 - 1.0;
         let theta = u.detach() * sign.clone();
@@ -190,7 +195,11 @@ mod categorical_relaxation {
         one_hot(z.argmax(D - 1), k)
     }
 
-    pub(super) fn conditional<const D: usize>(u: Tensor<D>, b: Tensor<D>, v: Tensor<D>) -> Tensor<D> {
+    pub(super) fn conditional<const D: usize>(
+        u: Tensor<D>,
+        b: Tensor<D>,
+        v: Tensor<D>,
+    ) -> Tensor<D> {
         let dims = u.dims();
         let lse = normalizer(u.clone());
         let normalized = u - lse.clone();
@@ -404,8 +413,15 @@ mod tests {
         let u = Tensor::<1>::from_floats([0.0, 0.0, 2.0, -1e4, 1e4], &device);
         let b = Tensor::<1>::from_floats([1.0, 0.0, 0.0, 1.0, 0.0], &device);
         let v = Tensor::<1>::from_floats([0.0, 0.0, 1.3, -0.7, 2.0], &device);
-        let z = values(Bernoulli::<1>::conditional_perturbed(u.clone(), b.clone(), v.clone()));
-        assert!((z[0] - 3f32.ln()).abs() < 1e-6 && (z[1] + 3f32.ln()).abs() < 1e-6, "{z:?}");
+        let z = values(Bernoulli::<1>::conditional_perturbed(
+            u.clone(),
+            b.clone(),
+            v.clone(),
+        ));
+        assert!(
+            (z[0] - 3f32.ln()).abs() < 1e-6 && (z[1] + 3f32.ln()).abs() < 1e-6,
+            "{z:?}"
+        );
         // θ = 2, b = 0, v = σ(1.3): the lower region u ~ U(0, 1 − σ(θ)) by inversion,
         // z̃ = θ + logit((1 − v)(1 − σ(θ))), from the definition in f64
         let (theta, vv) = (2f64, 1.0 / (1.0 + (-1.3f64).exp()));
@@ -437,14 +453,17 @@ mod tests {
         }
         // categorical: the projected diagonal slope is the free-coordinate derivative projected
         let logits = Tensor::<2>::from_floats([[0.5, -1.0, 2.0, 0.1, -0.3]], &device);
-        let u = burn::tensor::activation::log_softmax(logits, 1).detach().require_grad();
+        let u = burn::tensor::activation::log_softmax(logits, 1)
+            .detach()
+            .require_grad();
         let b = Tensor::<2>::from_floats([[0.0, 0.0, 1.0, 0.0, 0.0]], &device);
         let v = Tensor::<2>::from_floats([[0.3, 1.1, -0.2, 0.7, 2.0]], &device);
         let w = Tensor::<2>::from_floats([[1.0, -2.0, 0.5, 3.0, -1.0]], &device);
         let z = Categorical::<2>::conditional_perturbed(u.clone(), b.clone(), v.clone());
         let auto = u.grad(&(z * w.clone()).sum().backward()).unwrap();
         let auto = values(Categorical::<2>::project(auto, u.clone().detach()));
-        let slope = Categorical::<2>::conditional_slope(u.clone().detach(), b, v, u.clone().detach());
+        let slope =
+            Categorical::<2>::conditional_slope(u.clone().detach(), b, v, u.clone().detach());
         let closed = values(Categorical::<2>::project(slope * w, u.detach()));
         for (a, c) in auto.iter().zip(&closed) {
             assert!((a - c).abs() < 1e-5, "{auto:?} vs {closed:?}");
@@ -457,8 +476,10 @@ mod tests {
         let mut noise = NoiseSource::seed_from_u64(4);
         let mut net = ControlNetwork::new(3, 5, &mut noise, &device);
         // a non-zero output layer
-        net.output.weight = Param::from_tensor(noise.tensor(StandardNoise::Normal, [5, 1], &device));
-        let z = Tensor::<2>::from_floats([[0.3, -1.0, 2.0], [1.5, 0.2, -0.7]], &device).require_grad();
+        net.output.weight =
+            Param::from_tensor(noise.tensor(StandardNoise::Normal, [5, 1], &device));
+        let z =
+            Tensor::<2>::from_floats([[0.3, -1.0, 2.0], [1.5, 0.2, -0.7]], &device).require_grad();
         let (value, gradient) = net.value_and_gradient(z.clone());
         let auto = values(z.grad(&value.sum().backward()).unwrap());
         let closed = values(gradient);

@@ -93,17 +93,18 @@ pub enum RebarScale {
 ///
 /// let device = Device::flex().autodiff();
 /// let logits = Tensor::<2>::from_floats([[0.5, -0.3, 1.0, 0.0, -1.0]], &device).require_grad();
-/// let q = OneHotCategorical::from_logits(logits.clone())?;
+/// // a distribution per backward pass: a graph is consumed once
+/// let q = || OneHotCategorical::from_logits(logits.clone());
 /// let w = Tensor::<2>::from_floats([[1.0], [-2.0], [0.5], [3.0], [-1.0]], &device);
 /// let f = |y: Tensor<2>| {
 ///     let rows = y.dims()[0];
 ///     (y.matmul(w.clone()) - 0.7).square().reshape([rows])
 /// };
 /// // the exact gradient, by enumeration
-/// let exact = logits.grad(&exact_expectation(&q, f)?.sum().backward()).unwrap();
+/// let exact = logits.grad(&exact_expectation(&q()?, f)?.sum().backward()).unwrap();
 /// let n = 4000;
 /// let mut rebar = Rebar::with_scale(0.5, RebarScale::LeaveOneOut)?;
-/// let est = rebar.estimate(&q, n, &mut NoiseSource::seed_from_u64(3), f)?;
+/// let est = rebar.estimate(&q()?, n, &mut NoiseSource::seed_from_u64(3), f)?;
 /// let g = logits.grad(&est.loss().backward()).unwrap();
 /// let err: f32 = (g - exact).abs().max().into_scalar();
 /// assert!(err < 0.1, "{err}");
@@ -134,7 +135,10 @@ impl RunningScale {
     /// `numerator / denominator`, 1 where the denominator is not positive.
     fn ratio(&self) -> Tensor<1> {
         let ok = self.denominator.clone().greater_elem(0.0);
-        let safe = self.denominator.clone().mask_fill(ok.clone().bool_not(), 1.0);
+        let safe = self
+            .denominator
+            .clone()
+            .mask_fill(ok.clone().bool_not(), 1.0);
         (self.numerator.clone() / safe).mask_fill(ok.bool_not(), 1.0)
     }
 }
@@ -202,13 +206,22 @@ impl Rebar {
     }
 
     /// Updates the running statistics with this batch's rows (`[rows, M]` squared scores).
-    fn update_running(&mut self, product: Tensor<1>, control_sq: Tensor<1>, score_sq: Tensor<2>) -> Result<()> {
+    fn update_running(
+        &mut self,
+        product: Tensor<1>,
+        control_sq: Tensor<1>,
+        score_sq: Tensor<2>,
+    ) -> Result<()> {
         let RebarScale::Running { decay } = self.scale else {
             return Ok(());
         };
         let [rows, m] = score_sq.dims();
-        let numerator = (score_sq.clone() * product.reshape([rows, 1])).sum_dim(0).reshape([m]);
-        let denominator = (score_sq * control_sq.reshape([rows, 1])).sum_dim(0).reshape([m]);
+        let numerator = (score_sq.clone() * product.reshape([rows, 1]))
+            .sum_dim(0)
+            .reshape([m]);
+        let denominator = (score_sq * control_sq.reshape([rows, 1]))
+            .sum_dim(0)
+            .reshape([m]);
         self.running = Some(match self.running.take() {
             None => RunningScale {
                 numerator,
@@ -289,9 +302,9 @@ impl<const D: usize, P: ConditionalRelaxation<D>> Estimator<D, P> for Rebar {
         let samples = Tensor::cat(vec![b.clone(), relaxed, relaxed_tilde], 0);
         let costs = f(samples.clone());
         check_costs(&costs, 3 * rows)?;
-        let hard = costs.clone().slice([0..rows]);
-        let soft = costs.clone().slice([rows..2 * rows]);
-        let soft_tilde = costs.slice([2 * rows..3 * rows]);
+        let hard = costs.clone().narrow(0, 0, rows);
+        let soft = costs.clone().narrow(0, rows, rows);
+        let soft_tilde = costs.narrow(0, 2 * rows, rows);
         let (hard_d, soft_tilde_d) = (hard.clone().detach(), soft_tilde.clone().detach());
 
         let log_p = sum_per_row(P::log_mass(u.clone(), b.clone()));

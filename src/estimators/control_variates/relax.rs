@@ -166,7 +166,7 @@ impl<const D: usize, P: ConditionalRelaxation<D>, C: ControlVariate> Estimator<D
             0,
         );
         let (value, gradient) = self.control.value_and_gradient(inputs);
-        let control_tilde = value.slice([rows..2 * rows]);
+        let control_tilde = value.narrow(0, rows, rows);
         let gradient_z = gradient.clone().slice([0..rows, 0..per_row]).reshape(dims);
         let gradient_tilde = gradient.slice([rows..2 * rows, 0..per_row]).reshape(dims);
         let score = P::score(u.clone(), b.clone());
@@ -183,7 +183,11 @@ impl<const D: usize, P: ConditionalRelaxation<D>, C: ControlVariate> Estimator<D
             estimate.detach()
         } else {
             let m: usize = theta_dims.iter().product();
-            estimate.detach().reshape([n, m]).mean_dim(0).reshape(theta_dims)
+            estimate
+                .detach()
+                .reshape([n, m])
+                .mean_dim(0)
+                .reshape(theta_dims)
         };
         let term = sum_per_row(theta * mean_estimate);
         let surrogate = mean_over_draws(costs.clone(), n)
