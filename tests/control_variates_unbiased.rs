@@ -9,8 +9,8 @@
 //! differentiating by autodiff.
 //!
 //! False-failure rate: each check is the kit's z-test at 1e-6 for its parameter vector
-//! (Bonferroni inside); 40 checks in the file, so an unbiased estimator fails it with
-//! probability below 4e-5. Seeds are fixed (the control networks are drawn from seeded noise).
+//! (Bonferroni inside); 46 checks in the file, so an unbiased estimator fails it with
+//! probability below 5e-5. Seeds are fixed (the control networks are drawn from seeded noise).
 //! Negative controls at the bottom, flagged by the same check: REBAR's baseline without its
 //! pathwise correction, the baseline evaluated at `z` instead of `z̃`, and RELAX with a control
 //! variate whose gradient does not match its value.
@@ -102,6 +102,7 @@ where
     let device = common::device();
     let exact = exact_gradient(&device, theta, |t| exact_expectation(&build(t), cost)).unwrap();
     GradientCheck::new(SAMPLES)
+        .chunk(SAMPLES)
         .seed(seed)
         .run(&device, theta, |t, noise| estimate(&build(t), noise))
         .unwrap()
@@ -365,6 +366,7 @@ fn rebar_and_relax_pass_the_gradient_of_a_cost_that_depends_on_theta() {
         "the θ-dependent part must matter: {exact:?}"
     );
     let rebar = GradientCheck::new(SAMPLES)
+        .chunk(SAMPLES)
         .seed(81)
         .run(&device, &theta, |t, noise| {
             Ok(Rebar::new(0.5)?
@@ -376,6 +378,7 @@ fn rebar_and_relax_pass_the_gradient_of_a_cost_that_depends_on_theta() {
         .unwrap();
     assert!(rebar.passed(), "REBAR\n{rebar}");
     let relax = GradientCheck::new(SAMPLES)
+        .chunk(SAMPLES)
         .seed(82)
         .run(&device, &theta, |t, noise| {
             Ok(Relax::new(Smooth)
