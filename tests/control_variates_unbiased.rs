@@ -396,23 +396,20 @@ fn rebar_and_relax_pass_the_gradient_of_a_cost_that_depends_on_theta() {
 fn wrong_rebar(q: &Bernoulli<2>, noise: &mut NoiseSource, at_z: bool) -> Tensor<1> {
     let cost = BitsCost::Net;
     let u = q.relaxation_logits();
-    let dims = u.dims();
-    let rows = dims[0];
-    let device = u.device();
-    let eps = noise.tensor(Bernoulli::<2>::PERTURBATION, dims, &device);
-    let v = noise.tensor(Bernoulli::<2>::PERTURBATION, dims, &device);
-    let z = u.clone().detach() + eps;
-    let b = Bernoulli::<2>::harden_perturbed(z.clone());
+    let rows = u.dims()[0];
+    let draw = Bernoulli::<2>::draw_conditional(u.clone(), noise);
+    let b = draw.hard.clone();
     let base_at = if at_z {
-        z
+        draw.perturbed.clone()
     } else {
-        Bernoulli::<2>::conditional_perturbed(u.clone().detach(), b.clone(), v)
+        draw.conditional.clone()
     };
     let y = Bernoulli::<2>::relax_perturbed(base_at, 0.5);
     let costs = cost.eval(Tensor::cat(vec![b.clone(), y], 0)).detach();
     let signal = costs.clone().narrow(0, 0, rows) - costs.narrow(0, rows, rows);
-    let lp = sum_per_row(Bernoulli::<2>::log_mass(u, b));
-    signal * (lp.clone() - lp.detach())
+    // ∇ ln p(b) = b − σ(u), attached along δ = u − sg(u)
+    let score = sum_per_row((b - draw.probabilities) * (u.clone() - u.detach()));
+    signal * score
 }
 
 fn rebar_negative_control(at_z: bool) -> UnbiasednessReport {

@@ -1,7 +1,6 @@
 //! The DisARM estimator.
 
 use burn::prelude::*;
-use burn::tensor::activation::sigmoid;
 
 use super::{AntitheticPairs, antithetic_estimate};
 use crate::distributions::{Bernoulli, sum_per_row};
@@ -138,9 +137,8 @@ impl DisArm {
         let pairs = AntitheticPairs::draw(dist, n, noise)?;
         let rows = pairs.logits.dims()[0];
         let batch = rows / n;
-        let weights = (pairs.first.clone() - pairs.second.clone())
-            * sigmoid(pairs.logits.clone().abs())
-            * 0.5;
+        let weights =
+            (pairs.first.clone() - pairs.second.clone()) * pairs.sigmoid_of_magnitude() * 0.5;
         let samples = Tensor::cat(vec![pairs.first, pairs.second], 0);
         let costs = f(samples.clone());
         check_costs(&costs, 2 * rows)?;
@@ -201,9 +199,8 @@ impl<const D: usize> Estimator<D, Bernoulli<D>> for DisArm {
         F: FnOnce(Tensor<D>) -> Tensor<1>,
     {
         let pairs = AntitheticPairs::draw(dist, n, noise)?;
-        let weights = (pairs.first.clone() - pairs.second.clone())
-            * sigmoid(pairs.logits.clone().abs())
-            * 0.5;
+        let weights =
+            (pairs.first.clone() - pairs.second.clone()) * pairs.sigmoid_of_magnitude() * 0.5;
         antithetic_estimate(dist, n, pairs, weights, f)
     }
 }

@@ -30,12 +30,12 @@
 //! [`Bernoulli`]: crate::distributions::Bernoulli
 
 use burn::prelude::*;
-use burn::tensor::activation::sigmoid;
+use burn::tensor::TensorData;
 
 use super::{Estimate, by_draw, check_costs, mean_over_draws};
 use crate::distributions::{Bernoulli, Distribution, params, sum_per_row};
 use crate::error::Result;
-use crate::rng::{NoiseSource, StandardNoise};
+use crate::rng::{NoiseSource, StandardNoise, ln_f32};
 
 mod arm;
 mod disarm;
@@ -47,8 +47,8 @@ pub use disarm::DisArm;
 pub(crate) struct AntitheticPairs<const D: usize> {
     /// The logits replicated to `n·B` rows, detached.
     pub(crate) logits: Tensor<D>,
-    /// The logistic noise `L = logit(u)`, `n·B` rows.
-    pub(crate) noise: Tensor<D>,
+    /// `u − ½` for the uniform `u` behind each pair, `n·B` rows.
+    pub(crate) centered: Tensor<D>,
     /// `1[θ + L > 0]`.
     pub(crate) first: Tensor<D>,
     /// `1[θ − L > 0]`.
@@ -56,24 +56,38 @@ pub(crate) struct AntitheticPairs<const D: usize> {
 }
 
 impl<const D: usize> AntitheticPairs<D> {
-    /// Draws `n ≥ 1` pairs per row of `dist`.
+    /// Draws `n ≥ 1` pairs per row of `dist`. The uniforms are drawn on the host, where their
+    /// logistic transform `L = ln u − ln(1 − u)` and the ARM weight `u − ½` cost next to nothing.
     pub(crate) fn draw(dist: &Bernoulli<D>, n: usize, noise: &mut NoiseSource) -> Result<Self> {
         params::samples(n)?;
         let logits = dist.replicate(n).logits().clone().detach();
-        let l = noise.tensor(StandardNoise::Logistic, logits.dims(), &logits.device());
+        let dims = logits.dims();
+        let device = logits.device();
+        let uniform = noise.vec(StandardNoise::Uniform, dims.iter().product());
+        let logistic: Vec<f32> = uniform
+            .iter()
+            .map(|&u| ln_f32(u) - ln_f32(1.0 - u))
+            .collect();
+        let centered: Vec<f32> = uniform.into_iter().map(|u| u - 0.5).collect();
+        let l = Tensor::<D>::from_data(TensorData::new(logistic, dims), &device);
         let first = (logits.clone() + l.clone()).greater_elem(0.0).float();
-        let second = (logits.clone() - l.clone()).greater_elem(0.0).float();
+        let second = (logits.clone() - l).greater_elem(0.0).float();
         Ok(Self {
             logits,
-            noise: l,
+            centered: Tensor::from_data(TensorData::new(centered, dims), &device),
             first,
             second,
         })
     }
 
-    /// `u − ½ = σ(L) − ½`, the ARM weight.
+    /// `u − ½`, the ARM weight.
     pub(crate) fn centered_uniform(&self) -> Tensor<D> {
-        sigmoid(self.noise.clone()) - 0.5
+        self.centered.clone()
+    }
+
+    /// `σ(|θ|)`, from one `exp`: `1/(1 + e^{−|θ|})`.
+    pub(crate) fn sigmoid_of_magnitude(&self) -> Tensor<D> {
+        (self.logits.clone().abs().neg().exp() + 1.0).recip()
     }
 }
 

@@ -70,9 +70,10 @@ pub enum RebarScale {
 /// `s = f(b) + sg(f(b))·(ℓ − sg ℓ) − η·sg(c(z̃))·(ℓ − sg ℓ) + η·(c(z) − sg c(z)) − η·(c(z̃) − sg c(z̃))`,
 ///
 /// `ℓ = ln p(b)`, averaged over the `n` draws of each element. The forward value is the mean
-/// cost `f(b)`; `f` is called once on the `3n·B` stacked rows `[b; σ_τ(z); σ_τ(z̃)]`. With
-/// [`RebarScale::Running`] η multiplies each logit's gradient instead (η enters as a gradient
-/// scale on `u` in `ℓ`, `z` and `z̃`).
+/// cost `f(b)`; `f` is called once on the `3n·B` stacked rows `[b; σ_τ(z); σ_τ(z̃)]`. The
+/// draws carry no graph: `z`, `z̃` and `ℓ` get their derivatives in `u` in closed form
+/// ([`ConditionalRelaxation`]). With [`RebarScale::Running`] η multiplies each logit's gradient
+/// instead (η scales the closed-form derivative of `ℓ`, `z` and `z̃` in the control variate).
 ///
 /// - Bias: none, for every η, τ and cost (tests/control_variates_unbiased.rs). When `f` has
 ///   parameters of its own (a decoder), their gradient is `∇f(b)` plus the zero-mean term
@@ -281,8 +282,8 @@ impl<const D: usize, P: ConditionalRelaxation<D>> Estimator<D, P> for Rebar {
         let dims = u.dims();
         let rows = dims[0];
         let per_row: usize = dims[1..].iter().product();
-        let device = u.device();
-        // the path of the control variate: u itself, or u with a per-logit gradient scale
+        let delta = u.clone() - u.clone().detach();
+        // the gradient path of the control variate: δ itself, or δ scaled per logit
         let path = match (&self.scale, &self.running) {
             (RebarScale::Running { .. }, Some(running)) => {
                 let [m] = running.numerator.dims();
@@ -296,16 +297,15 @@ impl<const D: usize, P: ConditionalRelaxation<D>> Estimator<D, P> for Rebar {
                 }
                 let mut shape = dims;
                 shape[0] = 1;
-                let eta = running.ratio().reshape(shape);
-                u.clone().detach() + (u.clone() - u.clone().detach()) * eta
+                delta.clone() * running.ratio().reshape(shape)
             }
-            _ => u.clone(),
+            _ => delta.clone(),
         };
-        let eps = noise.tensor(P::PERTURBATION, dims, &device);
-        let v = noise.tensor(P::PERTURBATION, dims, &device);
-        let z = path.clone() + eps;
-        let b = P::harden_perturbed(z.clone().detach());
-        let z_tilde = P::conditional_perturbed(path.clone(), b.clone(), v);
+        let draw = P::draw_conditional(u, noise);
+        let b = draw.hard.clone();
+        let score = b.clone() - draw.probabilities.clone();
+        let z = draw.perturbed.clone() + path.clone();
+        let z_tilde = P::conditional_with_gradient(&draw, path.clone());
         let relaxed = P::relax_perturbed(z, self.temperature);
         let relaxed_tilde = P::relax_perturbed(z_tilde, self.temperature);
         let samples = Tensor::cat(vec![b.clone(), relaxed, relaxed_tilde], 0);
@@ -316,14 +316,11 @@ impl<const D: usize, P: ConditionalRelaxation<D>> Estimator<D, P> for Rebar {
         let soft_tilde = costs.narrow(0, 2 * rows, rows);
         let (hard_d, soft_tilde_d) = (hard.clone().detach(), soft_tilde.clone().detach());
 
-        let log_p = sum_per_row(P::log_mass(u.clone(), b.clone()));
-        let score = log_p.clone() - log_p.detach();
+        // ∇ ln p(b) = b − p: the score terms as (b − p)·δ, exactly 0 forward
+        let score_term = sum_per_row(score.clone() * delta);
         let control_score = match self.scale {
-            RebarScale::Running { .. } => {
-                let lp = sum_per_row(P::log_mass(path, b.clone()));
-                lp.clone() - lp.detach()
-            }
-            _ => score.clone(),
+            RebarScale::Running { .. } => sum_per_row(score.clone() * path),
+            _ => score_term.clone(),
         };
         let pathwise = (soft.clone() - soft.detach()) - (soft_tilde.clone() - soft_tilde.detach());
         let correction = pathwise - soft_tilde_d.clone() * control_score;
@@ -331,7 +328,7 @@ impl<const D: usize, P: ConditionalRelaxation<D>> Estimator<D, P> for Rebar {
             RebarScale::Fixed(eta) => correction * eta,
             RebarScale::Running { .. } => correction,
             RebarScale::LeaveOneOut => {
-                let s2 = sum_per_row(P::score(u.clone().detach(), b.clone()).square());
+                let s2 = sum_per_row(score.clone().square());
                 let a = hard_d.clone() * soft_tilde_d.clone() * s2.clone();
                 let c = soft_tilde_d.clone().square() * s2;
                 let others_a = a.clone().sum().expand([rows]) - a;
@@ -342,9 +339,9 @@ impl<const D: usize, P: ConditionalRelaxation<D>> Estimator<D, P> for Rebar {
                 correction * eta
             }
         };
-        let surrogate_rows = hard + hard_d.clone() * score + eta_times_correction;
+        let surrogate_rows = hard + hard_d.clone() * score_term + eta_times_correction;
         if let RebarScale::Running { .. } = self.scale {
-            let s2 = P::score(u.detach(), b).square().reshape([rows, per_row]);
+            let s2 = score.square().reshape([rows, per_row]);
             self.update_running(
                 hard_d.clone() * soft_tilde_d.clone(),
                 soft_tilde_d.square(),

@@ -147,12 +147,10 @@ impl<const D: usize, P: ConditionalRelaxation<D>, C: ControlVariate> Estimator<D
                 right: vec![per_row],
             });
         }
-        let device = u.device();
-        let eps = noise.tensor(P::PERTURBATION, dims, &device);
-        let v = noise.tensor(P::PERTURBATION, dims, &device);
-        let z = u.clone() + eps;
-        let b = P::harden_perturbed(z.clone());
-        let z_tilde = P::conditional_perturbed(u.clone(), b.clone(), v.clone()).detach();
+        let draw = P::draw_conditional(u, noise);
+        let b = draw.hard.clone();
+        let z = draw.perturbed.clone();
+        let z_tilde = draw.conditional.clone();
         let samples = b.clone();
         let costs = f(b.clone());
         check_costs(&costs, rows)?;
@@ -169,13 +167,13 @@ impl<const D: usize, P: ConditionalRelaxation<D>, C: ControlVariate> Estimator<D
         let control_tilde = value.narrow(0, rows, rows);
         let gradient_z = gradient.clone().slice([0..rows, 0..per_row]).reshape(dims);
         let gradient_tilde = gradient.slice([rows..2 * rows, 0..per_row]).reshape(dims);
-        let score = P::score(u.clone(), b.clone());
-        let slope = P::conditional_slope(u.clone(), b, v, z_tilde);
+        let score = b - draw.probabilities.clone();
+        let slope = draw.slope;
         let mut shape = [1usize; D];
         shape[0] = rows;
         let signal = (hard - control_tilde).reshape(shape);
         let estimate = score * signal + gradient_z - slope * gradient_tilde;
-        let variance = sum_per_row(P::project(estimate.clone(), u).square());
+        let variance = sum_per_row(P::project(estimate.clone(), draw.probabilities).square());
         let variance = mean_over_draws(variance, n);
 
         let theta_dims = theta.dims();
