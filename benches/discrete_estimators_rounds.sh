@@ -12,12 +12,23 @@ fi
 O=${ROUNDS_DIR:-runs/discrete_estimators_rounds}
 PY="${PEER_PYTHON:-$HOME/.cache/torch-peer/bin/python}"
 mkdir -p "$O"
-cargo bench --features wgpu,ndarray --bench discrete_estimators --no-run
+# BENCH_BIN: an already built bench executable (a copy, so that builds of other checkouts
+# sharing the target directory cannot replace it between rounds)
+if [ -z "${BENCH_BIN:-}" ]; then
+  cargo bench --features wgpu,ndarray --bench discrete_estimators --no-run
+fi
+ours() {
+  if [ -n "${BENCH_BIN:-}" ]; then
+    "$BENCH_BIN" --bench --measurement-time 3
+  else
+    cargo bench --features wgpu,ndarray --bench discrete_estimators -- --measurement-time 3
+  fi
+}
 for r in 1 2 3; do
   for t in 1 2; do
     cat /proc/loadavg > "$O/load_t${t}_r$r.txt"
     "$PY" benches/torch_estimators.py --threads $t --json "$O/torch_t${t}_r$r.json" > "$O/torch_t${t}_r$r.log" 2>&1
-    RAYON_NUM_THREADS=$t cargo bench --features wgpu,ndarray --bench discrete_estimators -- --measurement-time 3 > "$O/ours_t${t}_r$r.log" 2>&1
+    RAYON_NUM_THREADS=$t ours > "$O/ours_t${t}_r$r.log" 2>&1
     cat /proc/loadavg >> "$O/load_t${t}_r$r.txt"
   done
 done
