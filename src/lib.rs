@@ -18,6 +18,10 @@
 //! | [`ReinMax`](estimators::ReinMax) (Liu et al. 2023) | biased, second order: none for quadratic `f` at τ = 1 | low, like ST | a [`LogitFamily`](estimators::LogitFamily) (Categorical, OneHotCategorical, Bernoulli) |
 //! | [`GumbelRao`](estimators::GumbelRao) (Paulus et al. 2021) | that of ST Gumbel-softmax | below ST Gumbel-softmax's, falling with `K` | the same |
 //! | [`DecoupledStraightThrough`](estimators::DecoupledStraightThrough) (Shah et al. 2024) | biased; tempered draws at τ_f ≠ 1 | falls as τ_b grows | the same |
+//! | [`Arm`](estimators::Arm) (Yin & Zhou 2019) | none | low: an antithetic pair, no baseline needed | a [`Bernoulli`](distributions::Bernoulli); any `f` |
+//! | [`DisArm`](estimators::DisArm) (Dong, Mnih & Tucker 2020) | none | at most ARM's | a [`Bernoulli`](distributions::Bernoulli); any `f` |
+//! | [`Rebar`](estimators::Rebar) (Tucker et al. 2017) | none | low; η fixed or estimated, τ fixed or scheduled | a [`ConditionalRelaxation`](estimators::control_variates::ConditionalRelaxation) family (Bernoulli, Categorical), `f` defined on relaxed values |
+//! | [`Relax`](estimators::Relax) (Grathwohl et al. 2018) | none | low; a learned control variate trained on the estimator's variance | the same families; any `f` |
 //! | [`exact_expectation`](estimators::exact_expectation) (enumeration) | none | none | a small [`EnumerableSupport`](distributions::EnumerableSupport) |
 //! | [`ImportanceWeighted`](estimators::ImportanceWeighted) (IWAE bound, `k` draws), [`InferenceGradient::Standard`](estimators::InferenceGradient::Standard) | none for `∇L_k` | low; the proposal's signal-to-noise falls as `1/√k` | a [`Reparameterized`](distributions::Reparameterized) proposal |
 //! | … [`InferenceGradient::Dreg`](estimators::InferenceGradient::Dreg) (doubly reparameterized), `RwsDreg` | none for `∇φ L_k` (RWS-DReG: for the wake-φ update) | lower than standard for the proposal, more so as `k` grows | the same, with [`DetachParameters`](estimators::multisample::DetachParameters) |
@@ -57,6 +61,8 @@
 //! - [`distributions`]: the [`Distribution`](distributions::Distribution) and
 //!   [`Reparameterized`](distributions::Reparameterized) traits, one file per family.
 //! - [`estimators`]: the [`Estimator`](estimators::Estimator) contract and the estimators.
+//! - [`diagnostics`]: per-parameter variance, signal-to-noise ratio and total variance of a
+//!   gradient estimator, cheap enough for training loops.
 //! - [`kl`]: closed-form KL divergences between pairs of families.
 //! - [`rng`]: the explicit, seedable [`NoiseSource`].
 //! - [`schedule`]: temperature schedules for the relaxed estimators.
@@ -73,6 +79,7 @@
 //! `Device::default()`; enable autodiff (`device.autodiff()`) where gradients are needed.
 #![warn(missing_docs)]
 
+pub mod diagnostics;
 pub mod distributions;
 mod error;
 pub mod estimators;

@@ -21,7 +21,9 @@ use crate::distributions::Distribution;
 use crate::error::{Error, Result};
 use crate::rng::NoiseSource;
 
+pub mod antithetic;
 pub mod baselines;
+pub mod control_variates;
 mod enumeration;
 mod gumbel_softmax;
 pub mod multisample;
@@ -29,6 +31,8 @@ mod pathwise;
 mod score_function;
 mod straight_through;
 
+pub use antithetic::{Arm, DisArm};
+pub use control_variates::{Rebar, RebarScale, Relax};
 pub use enumeration::exact_expectation;
 pub use gumbel_softmax::{GumbelSoftmax, gumbel_softmax};
 pub use multisample::{
