@@ -215,8 +215,8 @@ impl<const D: usize> Distribution<D> for Beta<D> {
 
     fn replicate(&self, n: usize) -> Self {
         Self {
-            a: internal::replicate(&self.a, n),
-            b: internal::replicate(&self.b, n),
+            a: internal::replicate(&self.a, n, self.shape[0]),
+            b: internal::replicate(&self.b, n, self.shape[0]),
             shape: internal::replicated_shape(self.shape, n),
         }
     }

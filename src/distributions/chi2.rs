@@ -112,7 +112,7 @@ impl<const D: usize> Distribution<D> for Chi2<D> {
 
     fn replicate(&self, n: usize) -> Self {
         Self {
-            df: internal::replicate(&self.df, n),
+            df: internal::replicate(&self.df, n, self.df.dims()[0]),
             gamma: self.gamma.replicate(n),
         }
     }

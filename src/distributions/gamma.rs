@@ -278,8 +278,8 @@ impl<const D: usize> Distribution<D> for Gamma<D> {
 
     fn replicate(&self, n: usize) -> Self {
         Self {
-            concentration: internal::replicate(&self.concentration, n),
-            rate: internal::replicate(&self.rate, n),
+            concentration: internal::replicate(&self.concentration, n, self.shape[0]),
+            rate: internal::replicate(&self.rate, n, self.shape[0]),
             shape: internal::replicated_shape(self.shape, n),
         }
     }

@@ -253,9 +253,9 @@ impl<const D: usize> Distribution<D> for StudentT<D> {
 
     fn replicate(&self, n: usize) -> Self {
         Self {
-            df: internal::replicate(&self.df, n),
-            loc: internal::replicate(&self.loc, n),
-            scale: internal::replicate(&self.scale, n),
+            df: internal::replicate(&self.df, n, self.shape[0]),
+            loc: internal::replicate(&self.loc, n, self.shape[0]),
+            scale: internal::replicate(&self.scale, n, self.shape[0]),
             shape: internal::replicated_shape(self.shape, n),
         }
     }

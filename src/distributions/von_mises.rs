@@ -197,8 +197,8 @@ impl<const D: usize> Distribution<D> for VonMises<D> {
 
     fn replicate(&self, n: usize) -> Self {
         Self {
-            loc: internal::replicate(&self.loc, n),
-            concentration: internal::replicate(&self.concentration, n),
+            loc: internal::replicate(&self.loc, n, self.shape[0]),
+            concentration: internal::replicate(&self.concentration, n, self.shape[0]),
             shape: internal::replicated_shape(self.shape, n),
         }
     }

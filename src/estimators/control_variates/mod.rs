@@ -54,7 +54,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use burn::tensor::activation::sigmoid;
 
-use crate::distributions::categorical::one_hot;
+use crate::distributions::one_hot;
 use crate::distributions::{Bernoulli, Categorical, Distribution, OneHotCategorical};
 use crate::rng::{NoiseSource, StandardNoise, ln_f32};
 use crate::special::softmax;

@@ -5,7 +5,7 @@ use burn::tensor::activation::{log_softmax, sigmoid, softmax};
 
 use super::{DiscreteLogits, Estimate, Estimator, LogitFamily, as_rows, tangent, through_logits};
 use crate::distributions::internal::{check_categories, finite_log};
-use crate::distributions::{one_hot, params};
+use crate::distributions::{internal, one_hot};
 use crate::error::{Error, Result};
 use crate::rng::{NoiseSource, StandardNoise};
 use crate::special::softplus;
@@ -98,7 +98,7 @@ impl GumbelRao {
     /// [`Error::InvalidParameter`] for a temperature that is not finite and positive, or
     /// `K = 0`.
     pub fn new(temperature: f64, draws: usize) -> Result<Self> {
-        params::temperature("GumbelRao", temperature)?;
+        internal::temperature("GumbelRao", temperature)?;
         if draws == 0 {
             return Err(Error::invalid("GumbelRao", "draws", "at least 1"));
         }

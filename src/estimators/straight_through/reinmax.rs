@@ -5,7 +5,7 @@ use burn::tensor::activation::{sigmoid, softmax};
 
 use super::{DiscreteLogits, Estimate, Estimator, LogitFamily, tangent, through_logits};
 use crate::distributions::internal::{check_categories, finite_log};
-use crate::distributions::{one_hot, params};
+use crate::distributions::{internal, one_hot};
 use crate::error::Result;
 use crate::rng::{NoiseSource, StandardNoise};
 
@@ -95,7 +95,7 @@ impl ReinMax {
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for a temperature that is
     /// not finite and positive.
     pub fn new(temperature: f64) -> Result<Self> {
-        params::temperature("ReinMax", temperature)?;
+        internal::temperature("ReinMax", temperature)?;
         Ok(Self { temperature })
     }
 
