@@ -218,8 +218,8 @@ impl Loss {
             (ObjectiveChoice::Iwae, _) if k < 2 => Err(Failure::option(
                 "--k",
                 k,
-                "--objective iwae needs --k 2 or more (the 1-sample IWAE bound is the ELBO: \
-                 use --objective elbo)",
+                "--objective iwae needs --k 2 or more (--k is 1 unless given; the 1-sample IWAE \
+                 bound is the ELBO: use --objective elbo for it)",
             )),
             (ObjectiveChoice::Iwae, _) => Ok(Loss::Bound {
                 bound: ImportanceWeighted::new(k)?.with_gradient(gradient)?,
