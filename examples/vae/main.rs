@@ -70,8 +70,9 @@
 //! `model.bpk` and writes to `runs/vae/eval/`.
 //!
 //! Run: `cargo run --release --features wgpu,ndarray --example vae` (10 epochs: test −ELBO
-//! 102.31 nats at seed 0, 76 s on 2 cores), `-- --objective iwae --k 5 --gradient dreg`, or
-//! `-- --help` for the options. docs/RESULTS.md compares the objectives and gradients.
+//! 102.30 nats at seed 0, about 80 s on 2 idle cores), `-- --objective iwae --k 5 --gradient
+//! dreg`, or `-- --help` for the options. docs/RESULTS.md compares the objectives and
+//! gradients.
 
 #[path = "../common/mod.rs"]
 mod common;
