@@ -223,8 +223,9 @@ fn the_gradient_switch_changes_the_update_not_the_bound() {
 }
 
 /// `--objective elbo --k 1 --gradient standard` is the default run, bit for bit (the figures
-/// of docs/RESULTS.md's default row come from it); `--eval-only` reproduces the k-sample bound
-/// and the NLL of an IWAE run, and leaves the run's files alone.
+/// of docs/RESULTS.md's default row come from it; negative control: `--k 2` changes them);
+/// `--eval-only` reproduces the k-sample bound and the NLL of an IWAE run, and leaves the
+/// run's files alone.
 #[test]
 fn explicit_defaults_and_eval_only_reproduce_the_figures() {
     let plain = Scratch::new("vae-objectives-plain");
@@ -252,6 +253,16 @@ fn explicit_defaults_and_eval_only_reproduce_the_figures() {
     ] {
         assert_eq!(a[key], b[key], "{key}");
     }
+    // negative control: another objective, same command line otherwise, changes the figures
+    let other = Scratch::new("vae-objectives-other");
+    let mut options = base.clone();
+    options.extend(["--objective", "elbo", "--k", "2"]);
+    run_ok("vae", &with(&other.0, &options));
+    let c = json(&other.join("metrics.json"));
+    assert!(
+        a["test_neg_elbo_nats"] != c["test_neg_elbo_nats"],
+        "--k 2 changed nothing"
+    );
 
     let iwae = Scratch::new("vae-objectives-eval");
     let mut options = base.clone();
