@@ -8,8 +8,11 @@
 //! `q_φ(z | x) = Dir(α_φ(x))` is a 784-400-K network whose K outputs pass through a softplus
 //! (plus a floor of 1e-3, and at most 1e4: the range where the sampler's gradient is accurate)
 //! to give the concentrations. The decoder `p_θ(x | z)` is a K-400-784 network whose outputs
-//! are the logits of independent Bernoulli pixels. Each vertex `e_k` of the simplex (one pure
-//! topic) decodes to an image: the topic's prototype.
+//! are the logits of independent Bernoulli pixels. It reads `K·z`, so that the simplex's centre
+//! is the all-ones input: fed `z` itself (components near 1/K) through weights initialized for
+//! unit inputs, it starts nearly constant and trains slowly (test −ELBO 156 nats after 3 epochs
+//! instead of 123). Each vertex `e_k` of the simplex (one pure topic) decodes to an image: the
+//! topic's prototype.
 //!
 //! **The objective.** The evidence lower bound in nats per image, negated,
 //!
@@ -191,9 +194,11 @@ impl DirichletVae {
         Dirichlet::new_unchecked(alpha).expect("K ≥ 2 by the option's check")
     }
 
-    /// `p_θ(x | z)`: Bernoulli pixels, `[R, 784]`, for points `z` of the simplex `[R, K]`.
+    /// `p_θ(x | z)`: Bernoulli pixels, `[R, 784]`, for points `z` of the simplex `[R, K]`
+    /// (read as `K·z`, the centre of the simplex as all ones).
     fn decode(&self, z: Tensor<2>) -> Bernoulli<2> {
-        let h = relu(self.decoder_hidden.forward(z));
+        let k = z.dims()[1] as f64;
+        let h = relu(self.decoder_hidden.forward(z.mul_scalar(k)));
         Bernoulli::from_logits_unchecked(self.decoder_out.forward(h)).expect("never fails")
     }
 
