@@ -156,7 +156,10 @@ fn a_short_run_writes_finite_figures_and_is_never_destroyed() {
         .map(|w| w.as_f64().unwrap())
         .collect();
     assert_eq!(weights.len(), 5);
-    assert!((weights.iter().sum::<f64>() - 1.0).abs() < 1e-4, "{weights:?}");
+    assert!(
+        (weights.iter().sum::<f64>() - 1.0).abs() < 1e-4,
+        "{weights:?}"
+    );
     for f in [
         "reconstructions.png",
         "topics.png",
@@ -211,7 +214,15 @@ fn a_short_run_writes_finite_figures_and_is_never_destroyed() {
     // negative control
     let a = args(
         &out.0,
-        &["--epochs", "1", "--max-steps", "4", "--overwrite", "--seed", "1"],
+        &[
+            "--epochs",
+            "1",
+            "--max-steps",
+            "4",
+            "--overwrite",
+            "--seed",
+            "1",
+        ],
     );
     run_ok(NAME, &a);
     assert!(snapshot(&out.0)[Path::new("metrics.json")] != before[Path::new("metrics.json")]);
@@ -265,7 +276,15 @@ fn a_diverging_run_stops_without_writing() {
     let before = snapshot(&out.0);
     let a = args(
         &out.0,
-        &["--resume", "--epochs", "3", "--max-steps", "3", "--lr", "1e30"],
+        &[
+            "--resume",
+            "--epochs",
+            "3",
+            "--max-steps",
+            "3",
+            "--lr",
+            "1e30",
+        ],
     );
     let o = run(NAME, &a);
     assert_eq!(o.status.code(), Some(1));

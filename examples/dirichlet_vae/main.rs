@@ -317,7 +317,9 @@ fn run(args: Args) -> Result<(), Failure> {
     }
     let evaluate = |model: &DirichletVae| {
         let valid = model.valid();
-        test_mean(&test, 1000, 777, &device, |x, n| valid.neg_elbo(x, prior, n))
+        test_mean(&test, 1000, 777, &device, |x, n| {
+            valid.neg_elbo(x, prior, n)
+        })
     };
 
     // Training: Adam on the surrogate of the negative ELBO, up to epoch --epochs.
