@@ -52,12 +52,14 @@
 //! configuration, times), `history.json`, `curves.png` (training and test −ELBO per epoch),
 //! `reconstructions.png` (pairs of rows: test images, then the decoder's pixel probabilities
 //! at the posterior mean `α/Σα`), `topics.png` (the decoder's image at each vertex of the
-//! simplex, one per topic: digit prototypes and stroke fragments), `samples.png` (decoded
+//! simplex, one per topic: mostly digit prototypes), `samples.png` (decoded
 //! draws from the sparse prior), `model.bpk` and `checkpoint/` (for `--resume`); `--eval-only`
 //! evaluates `model.bpk` into `runs/dirichlet_vae/eval/`.
 //!
-//! Run: `cargo run --release --features wgpu --example dirichlet_vae` (10 epochs, a few
-//! minutes on 2 cores; docs/RESULTS.md has the figures), or `-- --help` for the options.
+//! Run: `cargo run --release --features wgpu --example dirichlet_vae` (10 epochs: test −ELBO
+//! 109.47 nats, importance-weighted NLL 103.45, all 20 topics in use, at seed 0; about 4
+//! minutes on a busy 2-core machine; docs/RESULTS.md has more), or `-- --help` for the
+//! options. A sparser prior (`--prior-concentration 0.1`) switches about half the topics off.
 //!
 //! References: Figurnov, Mohamed & Mnih, *Implicit reparameterization gradients*, NeurIPS
 //! 2018 (§3, and §5's Dirichlet latents); Joo, Lee, Park & Moon, *Dirichlet variational
