@@ -390,8 +390,9 @@ mod accuracy_grid {
                 println!("gamma {a:e} {u:e} {ln_ratio:.17e} {d:.17e}");
             }
         }
+        // not u = ½: there ξ = 0 and ∂ξ/∂κ = 0 by symmetry (a relative error is undefined)
         for kappa in decades(-3, 3) {
-            for u in LEVELS {
+            for u in LEVELS.into_iter().filter(|&u| u != 0.5) {
                 let xi = von_mises_quantile(kappa, u, 1.0 - u);
                 let d = von_mises_implicit_derivative(kappa, xi);
                 assert!(xi.is_finite() && d.is_finite(), "κ = {kappa}, u = {u}");
