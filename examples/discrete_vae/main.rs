@@ -29,8 +29,9 @@
 //!   averaged over `--rao-draws` Gumbel draws given the sampled code: the bias of ST
 //!   Gumbel-softmax, less variance.
 //! - `decoupled-st` (Shah et al. 2024): ST Gumbel-softmax with one temperature for the draw
-//!   (`--tau-forward`, default 1: exact draws from `q`) and another for the gradient
-//!   (`--tau-backward`, default 2); the τ schedule is not used.
+//!   (`--tau-forward`: how random the codes are; 1 draws from `q` itself) and another for the
+//!   gradient (`--tau-backward`: how it spreads over the classes); the τ schedule is not used.
+//!   Both default to 1, where it is ST Gumbel-softmax at τ = 1: the pair is to be tuned.
 //! - `vimco` (Mnih & Rezende 2016): a different objective, the `k`-sample importance-weighted
 //!   bound `L_k = E[ln (1/k) Σ_i p(x, z_i)/q(z_i | x)]` (`--k`, default 5), whose gradient is
 //!   the score function with a leave-one-out baseline per draw: unbiased, no relaxation. Its
@@ -156,7 +157,7 @@ struct Args {
     #[arg(long, default_value_t = 1.0, value_name = "X", value_parser = cli::positive_finite)]
     tau_forward: f64,
     /// Decoupled ST's backward temperature τ_b, of the softmax the gradient flows through.
-    #[arg(long, default_value_t = 2.0, value_name = "X", value_parser = cli::positive_finite)]
+    #[arg(long, default_value_t = 1.0, value_name = "X", value_parser = cli::positive_finite)]
     tau_backward: f64,
     /// VIMCO's draws per image: the k of the k-sample bound it optimizes and reports.
     #[arg(long, default_value_t = 5, value_name = "K", value_parser = vimco_draws)]
