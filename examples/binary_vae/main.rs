@@ -90,8 +90,8 @@ use mcgrad::distributions::{Bernoulli, Distribution, sum_per_row};
 use mcgrad::estimators::baselines::{LeaveOneOut, NoBaseline};
 use mcgrad::estimators::control_variates::ControlNetwork;
 use mcgrad::estimators::{
-    Arm, DecoupledStraightThrough, DisArm, Estimator, GumbelRao, GumbelSoftmax, Rebar,
-    RebarScale, ReinMax, Relax, ScoreFunction, StraightThrough,
+    Arm, DecoupledStraightThrough, DisArm, Estimator, GumbelRao, GumbelSoftmax, Rebar, RebarScale,
+    ReinMax, Relax, ScoreFunction, StraightThrough,
 };
 use mcgrad::kl::kl_divergence;
 use serde_json::json;
@@ -395,8 +395,9 @@ impl BinaryVae {
         let b = q.sample(noise);
         let reconstruction = sum_per_row(self.decode(b).cross_entropy(&x).expect("same shape"));
         let [rows, l] = q.logits().dims();
-        let prior = Bernoulli::from_logits_unchecked(self.prior.val().reshape([1, l]).expand([rows, l]))
-            .expect("never fails");
+        let prior =
+            Bernoulli::from_logits_unchecked(self.prior.val().reshape([1, l]).expand([rows, l]))
+                .expect("never fails");
         reconstruction + sum_per_row(kl_divergence(&q, &prior).expect("same shapes"))
     }
 }
@@ -440,8 +441,10 @@ fn surrogate(
         EstimatorChoice::GumbelRao => {
             GumbelRao::new(tau, args.rao_draws)?.estimate(q, n, noise, cost)?
         }
-        EstimatorChoice::DecoupledSt => DecoupledStraightThrough::new(args.forward_temperature, tau)?
-            .estimate(q, n, noise, cost)?,
+        EstimatorChoice::DecoupledSt => {
+            DecoupledStraightThrough::new(args.forward_temperature, tau)?
+                .estimate(q, n, noise, cost)?
+        }
     };
     Ok(estimate.surrogate)
 }
@@ -538,7 +541,10 @@ fn run(args: Args) -> Result<(), Failure> {
         } else {
             0
         });
-    let mut model = config.init(&mut NoiseSource::seed_from_u64(c.seed ^ 0xc0), &train_device);
+    let mut model = config.init(
+        &mut NoiseSource::seed_from_u64(c.seed ^ 0xc0),
+        &train_device,
+    );
     // the decoder's output bias at the logit of the mean training pixel
     let last = model.decoder.len() - 1;
     model.decoder[last].bias = Some(Param::from_tensor(mean_pixel_logits(&train, &train_device)));
@@ -554,8 +560,7 @@ fn run(args: Args) -> Result<(), Failure> {
         model = trained;
         state = saved.unwrap_or(state);
     }
-    let mut variance: VarianceLog =
-        serde_json::from_value(state.extra.clone()).unwrap_or_default();
+    let mut variance: VarianceLog = serde_json::from_value(state.extra.clone()).unwrap_or_default();
 
     // The train and test −ELBO (fixed evaluation seeds: the same model gives the same figures).
     let train_subset: Vec<usize> = (0..train.len().min(TRAIN_EVAL_IMAGES)).collect();
@@ -588,14 +593,17 @@ fn run(args: Args) -> Result<(), Failure> {
             // The diagnostic, on this batch before the update, with its own noise stream.
             if args.variance_every > 0 && step % args.variance_every == 0 {
                 let t = Instant::now();
-                let mut diagnostic_noise =
-                    NoiseSource::seed_from_u64(c.seed ^ (step as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                let mut diagnostic_noise = NoiseSource::seed_from_u64(
+                    c.seed ^ (step as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                );
                 let (log_var, snr) =
                     logit_gradient_variance(&model, &args, &x, &mut diagnostic_noise)?;
                 if !log_var.is_finite() {
                     return Err(Failure::Diverged {
                         epoch,
-                        what: format!("the encoder-logit gradient has variance 10^{log_var} at step {step}"),
+                        what: format!(
+                            "the encoder-logit gradient has variance 10^{log_var} at step {step}"
+                        ),
                     });
                 }
                 variance.points.push((step, log_var, snr));
@@ -715,13 +723,23 @@ fn plot_variance(out: &std::path::Path, args: &Args, log: &VarianceLog) -> Resul
     )];
     plot_curves(
         &partial,
-        &format!("Encoder-logit gradient variance ({})", args.estimator.name()),
+        &format!(
+            "Encoder-logit gradient variance ({})",
+            args.estimator.name()
+        ),
         "step",
         "log10 variance per logit",
         &series,
     )
     .and_then(|()| std::fs::rename(&partial, &path).map_err(|e| e.to_string()))
-    .map_err(|e| Failure::file(&path, "cannot write the plot", e, "check the out dir's disk"))
+    .map_err(|e| {
+        Failure::file(
+            &path,
+            "cannot write the plot",
+            e,
+            "check the out dir's disk",
+        )
+    })
 }
 
 /// `reconstructions.png` (test images over the decoder's pixel probabilities at the most
@@ -736,13 +754,19 @@ fn write_pictures(
     let n = test.len().min(16);
     let idx: Vec<usize> = (0..n).collect();
     let x = test.batch(&idx, &mut noise, device);
-    let mode = model.encode(x.clone()).logits().clone().greater_elem(0.0).float();
+    let mode = model
+        .encode(x.clone())
+        .logits()
+        .clone()
+        .greater_elem(0.0)
+        .float();
     let recon = sigmoid(model.decode(mode).logits().clone());
     let mut pairs = pixels(x);
     pairs.extend(pixels(recon));
     save_grid(&out.join("reconstructions.png"), &pairs, n)?;
     let l = model.prior.dims()[0];
-    let prior = Bernoulli::from_logits_unchecked(model.prior.val().reshape([1, l]).expand([64, l]))?;
+    let prior =
+        Bernoulli::from_logits_unchecked(model.prior.val().reshape([1, l]).expand([64, l]))?;
     let samples = sigmoid(model.decode(prior.sample(&mut noise)).logits().clone());
     save_grid(&out.join("samples.png"), &pixels(samples), 8)
 }
