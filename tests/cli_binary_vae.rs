@@ -180,7 +180,6 @@ fn every_estimator_trains_and_writes_its_outputs() {
             "reconstructions.png",
             "samples.png",
             "curves.png",
-            "gradient_variance.png",
             "history.json",
             "model.bpk",
             "checkpoint/state.json",
@@ -190,6 +189,12 @@ fn every_estimator_trains_and_writes_its_outputs() {
                 .len();
             assert!(len > 100, "{estimator}: {f} is empty");
         }
+        // curves.png holds two panels: the epoch curves over the variance over the steps
+        let (w, h) = image::image_dimensions(out.join("curves.png")).unwrap();
+        assert!(
+            h > w,
+            "{estimator}: curves.png is {w}×{h}, not two stacked panels"
+        );
     }
 }
 

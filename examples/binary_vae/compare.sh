@@ -19,6 +19,7 @@
 #   OVERWRITE [0]        1 passes --overwrite: without it, a folder that holds a run is refused
 #                        (that run's row fails) and nothing earlier is destroyed
 #   DEVICE [flex]        flex, ndarray or wgpu
+#   BUILD [1]            0 uses the binaries already in the target directory (no cargo build)
 #
 # The binaries are built once and copied into OUT/bin, so that another build of the shared target
 # directory cannot replace them during the runs. Run from the repository root.
@@ -36,7 +37,9 @@ EXTRA=${EXTRA:-}
 ESTIMATORS=${ESTIMATORS:-"reinforce rloo arm disarm rebar relax st gumbel-softmax reinmax gumbel-rao decoupled-st"}
 
 TARGET=${CARGO_TARGET_DIR:-target}
-cargo build --release --features wgpu,ndarray --example binary_vae --example binary_vae_compare
+if [[ ${BUILD:-1} != 0 ]]; then
+    cargo build --release --features wgpu,ndarray --example binary_vae --example binary_vae_compare
+fi
 mkdir -p "$OUT/bin"
 cp "$TARGET/release/examples/binary_vae" "$TARGET/release/examples/binary_vae_compare" "$OUT/bin/"
 

@@ -52,7 +52,7 @@
 //! `--variance-estimates` (K) times on the current batch with fresh noise, and
 //! `mcgrad::diagnostics::GradientAccumulator` gives the per-logit variance: its mean over the
 //! logits, as log10, and the mean signal-to-noise ratio go to `metrics.json`
-//! (`gradient_variance`) and `gradient_variance.png`. This is the diagnostic of Fig. 5 of the
+//! (`gradient_variance`) and the lower panel of `curves.png`. This is the diagnostic of Fig. 5 of the
 //! DisARM paper, taken on the logits (the paper's is on the encoder's weights, by moving
 //! averages over steps). The K estimates use their own noise stream: turning the diagnostic
 //! on or off does not change the training.
@@ -63,8 +63,8 @@
 //! first 10 000 training images (dynamically binarized with a fixed seed).
 //!
 //! **What to look at.** In `runs/binary_vae/`: `metrics.json`, `history.json`, `curves.png`
-//! (the training objective and the train and test −ELBO per epoch), `gradient_variance.png`,
-//! `reconstructions.png` (test images over the decoder's pixel probabilities at the most
+//! (above: the training objective and the train and test −ELBO per epoch; below: the log10
+//! variance of the encoder-logit gradient over the steps), `reconstructions.png` (test images over the decoder's pixel probabilities at the most
 //! likely code), `samples.png` (codes drawn from the learned prior, decoded), `model.bpk`,
 //! `checkpoint/`.
 //!
@@ -633,11 +633,7 @@ fn run(args: Args) -> Result<(), Failure> {
         state.extra = serde_json::to_value(&variance).expect("the log serializes");
         checkpoint::save(&out, &model, &optimizer, &noise, &mut state)?;
         state.history.write(&out, EXAMPLE)?;
-        let plotted = figures.map(|(name, _)| name);
-        state
-            .history
-            .plot(&out, &title(&args), "nats per image", &plotted)?;
-        plot_variance(&out, &args, &variance)?;
+        plot_curves_and_variance(&out, &args, &state.history, &variance)?;
         (epochs_now, seconds_now) = (epochs_now + 1, seconds_now + elapsed.as_secs_f64());
         if c.out_of_time(seconds_now) {
             println!("--max-minutes reached after epoch {epoch}");
@@ -710,29 +706,61 @@ fn mean_pixel_logits(train: &Prepared, device: &Device) -> Tensor<1> {
     (p.clone() / (p.neg() + 1.0)).log()
 }
 
-/// `gradient_variance.png`: log10 of the mean per-logit variance over the steps.
-fn plot_variance(out: &std::path::Path, args: &Args, log: &VarianceLog) -> Result<(), Failure> {
-    if log.points.is_empty() {
-        return Ok(());
-    }
-    let path = out.join("gradient_variance.png");
-    let partial = out.join("gradient_variance.partial.png");
-    let series = vec![(
+/// `curves.png`: on top the epoch curves of the history (nats per image), below them the
+/// log10 of the mean per-logit variance of the encoder-logit gradient over the steps (when it
+/// was measured). Each panel is drawn by the examples' plotting helper, then the two are
+/// stacked into one image, written atomically.
+fn plot_curves_and_variance(
+    out: &std::path::Path,
+    args: &Args,
+    history: &common::metrics::History,
+    log: &VarianceLog,
+) -> Result<(), Failure> {
+    let path = out.join("curves.png");
+    let top = out.join("curves.top.partial.png");
+    let bottom = out.join("curves.bottom.partial.png");
+    let partial = out.join("curves.partial.png");
+    let variance = vec![(
         args.estimator.name(),
-        log.points.iter().map(|&(s, v, _)| (s as f64, v)).collect(),
+        log.points
+            .iter()
+            .map(|&(s, v, _)| (s as f64, v))
+            .collect::<Vec<_>>(),
     )];
-    plot_curves(
-        &partial,
-        &format!(
-            "Encoder-logit gradient variance ({})",
-            args.estimator.name()
-        ),
-        "step",
-        "log10 variance per logit",
-        &series,
-    )
-    .and_then(|()| std::fs::rename(&partial, &path).map_err(|e| e.to_string()))
-    .map_err(|e| {
+    let stacked = || -> Result<(), String> {
+        plot_curves(
+            &top,
+            &title(args),
+            "epoch",
+            "nats per image",
+            &history.curves,
+        )?;
+        if log.points.is_empty() {
+            return std::fs::rename(&top, &path).map_err(|e| e.to_string());
+        }
+        plot_curves(
+            &bottom,
+            "Variance of the encoder-logit gradient",
+            "step",
+            "log10 variance per logit",
+            &variance,
+        )?;
+        let (a, b) = (
+            image::open(&top).map_err(|e| e.to_string())?.to_rgb8(),
+            image::open(&bottom).map_err(|e| e.to_string())?.to_rgb8(),
+        );
+        let mut both = image::RgbImage::new(a.width().max(b.width()), a.height() + b.height());
+        image::imageops::replace(&mut both, &a, 0, 0);
+        image::imageops::replace(&mut both, &b, 0, i64::from(a.height()));
+        both.save_with_format(&partial, image::ImageFormat::Png)
+            .map_err(|e| e.to_string())?;
+        std::fs::rename(&partial, &path).map_err(|e| e.to_string())
+    };
+    let result = stacked();
+    for scratch in [&top, &bottom, &partial] {
+        let _ = std::fs::remove_file(scratch);
+    }
+    result.map_err(|e| {
         Failure::file(
             &path,
             "cannot write the plot",
