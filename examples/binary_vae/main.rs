@@ -591,7 +591,7 @@ fn run(args: Args) -> Result<(), Failure> {
             let step = state.steps() + i;
             let x = train.batch(indices, &mut noise, &train_device);
             // The diagnostic, on this batch before the update, with its own noise stream.
-            if args.variance_every > 0 && step % args.variance_every == 0 {
+            if args.variance_every > 0 && step.is_multiple_of(args.variance_every) {
                 let t = Instant::now();
                 let mut diagnostic_noise = NoiseSource::seed_from_u64(
                     c.seed ^ (step as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
