@@ -57,10 +57,9 @@
 //! VAE's), `model.bpk` and `checkpoint/` (for `--resume`).
 //!
 //! Run: `cargo run --release --features wgpu --example discrete_vae -- --estimator st-gumbel`
-//! (10 epochs, about 2 minutes on 2 cores: test −ELBO 121.73 nats with ST Gumbel-softmax,
-//! 124.92 with the default `gumbel-softmax`, at seed 0). docs/RESULTS.md has every estimator;
-//! at one later commit of the library, ST Gumbel-softmax gave 122.90, `reinmax` 119.66 and
-//! `gumbel-rao` 120.47.
+//! (10 epochs, about 2 minutes on 2 cores: test −ELBO 122.90 nats with ST Gumbel-softmax,
+//! 125.11 with the default `gumbel-softmax`, at seed 0). docs/RESULTS.md has every estimator
+//! (`reinmax` 119.66, `gumbel-rao` 120.47).
 
 #[path = "../common/mod.rs"]
 mod common;
