@@ -4,7 +4,7 @@ use burn::prelude::*;
 
 use super::gamma::{GammaDraw, standard_gamma};
 use super::implicit::{
-    Source, attach, column, draw_blocks, host_values, map_units, to_device, tracked, uniform_noise,
+    self, Source, attach, column, draw_blocks, host_values, map_units, to_device, tracked, uniform_noise,
     widened, xlogy,
 };
 use super::{Distribution, Entropy, Mean, Reparameterized, internal};
@@ -38,6 +38,13 @@ const BELOW_ONE: f64 = 1.0 - 1.0 / (1u64 << 24) as f64;
 /// `∂x/∂a = x(1 − x) ∂ln G_a/∂a` and `∂x/∂b = −x(1 − x) ∂ln G_b/∂b`, with the implicit Gamma
 /// derivatives (Figurnov et al. 2018): unbiased for `∇ E[f(x)]`. Samples are `f32`, clamped to
 /// `[1.2e-38, 1 − 2⁻²⁴]`.
+///
+/// # Valid range
+///
+/// Checked by [`new`](Self::new): `a` and `b` in `[1e-18, 1e19]` (the Gamma concentration
+/// range, see [`Gamma`](super::Gamma#valid-range)). For everything it accepts, samples are in
+/// `[1.2e-38, 1 − 2⁻²⁴]`, and the log-density at them, its gradients, the implicit gradients
+/// of the samples, the mean, the variance and the entropy are finite.
 ///
 /// # Shapes
 ///
@@ -77,12 +84,12 @@ impl<const D: usize> Beta<D> {
     /// # Errors
     ///
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) unless every `a` and `b` is
-    /// finite and positive (a device sync each);
+    /// finite and in `[1e-18, 1e19]`, the [valid range](Self#valid-range) (a device sync each);
     /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when the shapes do not broadcast.
     pub fn new(a: Tensor<D>, b: Tensor<D>) -> Result<Self> {
         let out = Self::new_unchecked(a, b)?;
-        internal::positive(Self::NAME, "a", &out.a)?;
-        internal::positive(Self::NAME, "b", &out.b)?;
+        implicit::concentration(Self::NAME, "a", &out.a)?;
+        implicit::concentration(Self::NAME, "b", &out.b)?;
         Ok(out)
     }
 
@@ -194,15 +201,17 @@ impl<const D: usize> Distribution<D> for Beta<D> {
     }
 
     /// `(a − 1) ln x + (b − 1) ln(1 − x) − ln B(a, b)` on [0, 1] (limits at the ends), −∞
-    /// outside; `ln B` without the cancellation of three `ln Γ`.
+    /// outside and for NaN; `ln B` without the cancellation of three `ln Γ`.
     fn log_prob(&self, value: &Tensor<D>) -> Result<Tensor<D>> {
         let shape = internal::value_shape("Beta::log_prob", value.dims(), self.shape)?;
+        let nan = value.clone().is_nan();
         let outside = value
             .clone()
             .lower_elem(0.0)
             .bool_or(value.clone().greater_elem(1.0))
+            .bool_or(nan.clone())
             .expand(shape);
-        let x = value.clone().clamp(0.0, 1.0);
+        let x = value.clone().mask_fill(nan, 0.5).clamp(0.0, 1.0);
         let lp = xlogy(self.a.clone().sub_scalar(1.0), x.clone(), shape)
             + xlogy(
                 self.b.clone().sub_scalar(1.0),

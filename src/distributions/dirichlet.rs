@@ -4,7 +4,7 @@ use burn::prelude::*;
 
 use super::gamma::{GammaDraw, standard_gamma};
 use super::implicit::{
-    Source, draw_blocks, finite_f32, host_values, map_units, to_device, tracked, uniform_noise,
+    self, Source, draw_blocks, finite_f32, host_values, map_units, to_device, tracked, uniform_noise,
     xlogy,
 };
 use super::{Distribution, Entropy, Mean, Reparameterized, internal};
@@ -37,6 +37,14 @@ use crate::special::incomplete_gamma::gamma_ln_quantile_ratio;
 /// `x = x_c ⊙ (1 + δ − Σ_j x_c,j δ_j)` with `δ_k = (α_k − sg α_k)·∂L_k/∂α_k`, exactly `x_c`
 /// forward with the softmax Jacobian backward: the whole `K × K` Jacobian per row reaches the
 /// concentrations through autodiff.
+///
+/// # Valid range
+///
+/// Checked by [`new`](Self::new): every concentration in `[1e-18, 1e19]` (the Gamma
+/// concentration range, see [`Gamma`](super::Gamma#valid-range)). For everything it accepts,
+/// samples are points of the simplex with components in `[1.2e-38, 1]`, and the log-density
+/// at them, its gradient, the implicit gradients, [`log_rsample`](Self::log_rsample), the mean
+/// and the entropy are finite.
 ///
 /// # Shapes
 ///
@@ -81,10 +89,11 @@ impl<const D: usize> Dirichlet<D> {
     /// # Errors
     ///
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) unless every concentration
-    /// is finite and positive (a device sync); [`Error::EmptyCategories`] for `K = 0`.
+    /// is finite and in `[1e-18, 1e19]`, the [valid range](Self#valid-range) (a device sync);
+    /// [`Error::EmptyCategories`] for `K = 0`.
     pub fn new(concentration: Tensor<D>) -> Result<Self> {
         let out = Self::new_unchecked(concentration)?;
-        internal::positive(Self::NAME, "concentration", &out.concentration)?;
+        implicit::concentration(Self::NAME, "concentration", &out.concentration)?;
         Ok(out)
     }
 
@@ -247,8 +256,11 @@ impl<const D: usize> Distribution<D> for Dirichlet<D> {
         self.draw(Source::Noise(noise), false, false).detach()
     }
 
-    /// `Σ_k (α_k − 1) ln x_k − ln B(α)`, `[..., 1]` (limits where a component is 0; −∞ where a
-    /// component is negative). Values are not checked to sum to 1.
+    /// `Σ_k (α_k − 1) ln x_k − ln B(α)`, `[..., 1]` (limits where a component is 0); −∞ off
+    /// the simplex: a component below 0, above 1 or NaN, or a sum off 1 by more than
+    /// `max(1e-4, K·1e-6)` (the tolerance of
+    /// [`RelaxedOneHotCategorical`](super::RelaxedOneHotCategorical), far above the rounding
+    /// of an `f32` sample).
     ///
     /// # Errors
     ///
@@ -264,8 +276,25 @@ impl<const D: usize> Distribution<D> for Dirichlet<D> {
             });
         }
         let shape = internal::value_shape("Dirichlet::log_prob", value.dims(), batch)?;
-        let outside = value.clone().lower_elem(0.0).expand(shape).any_dim(D - 1);
-        let x = value.clone().clamp_min(0.0);
+        let k = batch[D - 1];
+        let tolerance = (k as f64 * 1e-6).max(1e-4);
+        let nan = value.clone().is_nan();
+        let outside = value
+            .clone()
+            .lower_elem(0.0)
+            .bool_or(value.clone().greater_elem(1.0))
+            .bool_or(nan.clone())
+            .expand(shape)
+            .any_dim(D - 1);
+        let x = value.clone().mask_fill(nan, 0.0).clamp(0.0, 1.0);
+        let off_sum = x
+            .clone()
+            .expand(shape)
+            .sum_dim(D - 1)
+            .sub_scalar(1.0)
+            .abs()
+            .greater_elem(tolerance);
+        let outside = outside.bool_or(off_sum);
         let terms = xlogy(self.concentration.clone().sub_scalar(1.0), x, shape);
         let lp = terms.sum_dim(D - 1) - self.ln_normalizer();
         let mut out_shape = shape;

@@ -5,7 +5,7 @@ use burn::prelude::*;
 use rand_distr::{Distribution as _, StandardNormal};
 
 use super::implicit::{
-    BlockRng, Source, attach, column, draw_blocks, host_values, map_units, open_uniform, to_device,
+    self, BlockRng, Source, attach, column, draw_blocks, host_values, map_units, open_uniform, to_device,
     tracked, uniform_noise, xlogy,
 };
 use super::{Distribution, Entropy, Mean, Reparameterized, internal};
@@ -14,6 +14,14 @@ use crate::kl::KlDivergence;
 use crate::rng::{NoiseSource, StandardNoise};
 use crate::special::gamma::{growth_remainders, ln_gamma_bregman, ln_gamma_tensor, x_minus_log1p};
 use crate::special::incomplete_gamma::{gamma_elasticity_excess_at, gamma_ln_quantile_ratio};
+
+/// The smallest rate of a validated Gamma (and the smallest `β/√α`): the scale `1/β` and the
+/// standard deviation `√α/β` are at most 1e18, so that the pathwise derivative `∂x/∂β = −x/β`
+/// of every sample is finite too.
+const RATE_MIN: f32 = 1e-18;
+
+/// The requirement string of a Gamma rate.
+const RATE_RANGE: &str = "finite, in [1e-18, f32::MAX] and at least sqrt(concentration)·1e-18 (scale 1/rate and standard deviation sqrt(concentration)/rate at most 1e18)";
 
 /// The Gamma distribution with concentration (shape) α > 0 and rate β > 0, one per element of
 /// the batch.
@@ -50,6 +58,21 @@ use crate::special::incomplete_gamma::{gamma_elasticity_excess_at, gamma_ln_quan
 /// normal `f32`, `1.2e-38`, and are returned as that value (their gradient as computed, i.e.
 /// about 0). [`log_rsample`](Self::log_rsample) returns `ln x` instead, exact for every
 /// concentration: use it for costs of `ln x` (a Dirichlet's log-probabilities, a sparse prior).
+///
+/// # Valid range
+///
+/// Checked by [`new`](Self::new): concentration α in `[1e-18, 1e19]`, rate β in
+/// `[1e-18, f32::MAX]` with `√α/β ≤ 1e18` (the scale `1/β` and the standard deviation `√α/β`
+/// at most 1e18). For everything it accepts, every sample is a finite positive `f32` (about
+/// `α/β + 20√α/β + 40/β` at most, below 1e28; a draw below `1.2e-38` is returned as
+/// `1.2e-38`), and so are the log-density at it, the derivatives `∂x/∂α` and
+/// `∂x/∂β = −x/β` (below `6.1e37`), `ln x` from [`log_rsample`](Self::log_rsample) and its
+/// implicit derivative (`|∂ln x/∂α| ≲ 37/α² ≤ 3.7e37`), the mean (`≤ 3.2e27`), the variance
+/// (`≤ 1e36`) and the entropy. Below α = 1e-18 a draw is below the `f32` range with
+/// probability `1 − 1e-16` and the implicit derivative of `ln x` overflows; above 1e19 the
+/// `f32` grid of samples is coarser than the standard deviation by a factor of 200 or more.
+/// [`new_unchecked`](Self::new_unchecked) accepts any positive parameters without these
+/// guarantees.
 ///
 /// # Shapes
 ///
@@ -92,13 +115,27 @@ impl<const D: usize> Gamma<D> {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) unless every concentration
-    /// and rate is finite and positive (a device sync each);
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) outside the
+    /// [valid range](Self#valid-range): a concentration outside `[1e-18, 1e19]`, a rate outside
+    /// `[1e-18, f32::MAX]` or below `√α·1e-18`, NaN or infinity (a device sync each);
     /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when the shapes do not broadcast.
     pub fn new(concentration: Tensor<D>, rate: Tensor<D>) -> Result<Self> {
         let out = Self::new_unchecked(concentration, rate)?;
-        internal::positive(Self::NAME, "concentration", &out.concentration)?;
-        internal::positive(Self::NAME, "rate", &out.rate)?;
+        implicit::concentration(Self::NAME, "concentration", &out.concentration)?;
+        internal::in_range(
+            Self::NAME,
+            "rate",
+            &out.rate,
+            (RATE_MIN, f32::MAX),
+            RATE_RANGE,
+        )?;
+        // the standard deviation √α/β at most 1e18 (√α ≤ 1e18·β; β·1e18 → +∞ is simply large)
+        let too_spread = out
+            .concentration
+            .clone()
+            .sqrt()
+            .greater(out.rate.clone().mul_scalar(1.0 / RATE_MIN));
+        internal::reject_if(Self::NAME, "rate", too_spread, RATE_RANGE)?;
         Ok(out)
     }
 
@@ -253,12 +290,21 @@ impl<const D: usize> Distribution<D> for Gamma<D> {
     /// `α ln β + (α − 1) ln x − βx − ln Γ(α)` for `x > 0`, computed as
     /// `−α (r − 1 − ln r) − ln x − R(α)` with `r = βx/α` and `R(α) = ln Γ(α) − α ln α + α`, so
     /// that no term of size `α ln α` appears (finite over the whole `f32` range where the density
-    /// is representable). At `x = 0` the limit (−∞, `ln β` at α = 1, or +∞); −∞ for `x < 0`.
+    /// is representable). At `x = 0` the limit (−∞, `ln β` at α = 1, or +∞); −∞ for `x < 0`
+    /// and for `x` NaN or infinite (outside the support).
     fn log_prob(&self, value: &Tensor<D>) -> Result<Tensor<D>> {
         let shape = internal::value_shape("Gamma::log_prob", value.dims(), self.shape)?;
-        let below = value.clone().lower_elem(0.0).expand(shape);
+        let finite = value.clone().is_finite();
+        let below = value
+            .clone()
+            .lower_elem(0.0)
+            .bool_or(finite.clone().bool_not())
+            .expand(shape);
         let at_zero = value.clone().equal_elem(0.0).expand(shape);
-        let x = value.clone().clamp_min(f32::MIN_POSITIVE);
+        let x = value
+            .clone()
+            .mask_fill(finite.bool_not(), 1.0)
+            .clamp_min(f32::MIN_POSITIVE);
         let alpha = self.concentration.clone();
         let (r, _) = growth_remainders(alpha.clone());
         let s = (self.rate.clone() * x.clone() / alpha.clone()).sub_scalar(1.0);
