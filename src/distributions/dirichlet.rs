@@ -256,7 +256,8 @@ impl<const D: usize> Distribution<D> for Dirichlet<D> {
         self.draw(Source::Noise(noise), false, false).detach()
     }
 
-    /// `Σ_k (α_k − 1) ln x_k − ln B(α)`, `[..., 1]` (limits where a component is 0); −∞ off
+    /// `Σ_k (α_k − 1) ln x_k − ln B(α)`, `[..., 1]` (limits where a component is 0; −∞ where a
+    /// zero component has α > 1, even if another zero component has α < 1); −∞ off
     /// the simplex: a component below 0, above 1 or NaN, or a sum off 1 by more than
     /// `max(1e-4, K·1e-6)` (the tolerance of
     /// [`RelaxedOneHotCategorical`](super::RelaxedOneHotCategorical), far above the rounding
@@ -296,7 +297,14 @@ impl<const D: usize> Distribution<D> for Dirichlet<D> {
             .greater_elem(tolerance);
         let outside = outside.bool_or(off_sum);
         let terms = xlogy(self.concentration.clone().sub_scalar(1.0), x, shape);
-        let lp = terms.sum_dim(D - 1) - self.ln_normalizer();
+        // at a corner with one factor 0 (a zero component with α > 1) and another infinite
+        // (a zero component with α < 1) the density is taken as 0: −∞, not −∞ + ∞ = NaN
+        let vanishes = terms
+            .clone()
+            .detach()
+            .equal_elem(f32::NEG_INFINITY)
+            .any_dim(D - 1);
+        let lp = (terms.sum_dim(D - 1) - self.ln_normalizer()).mask_fill(vanishes, f32::NEG_INFINITY);
         let mut out_shape = shape;
         out_shape[D - 1] = 1;
         Ok(lp.expand(out_shape).mask_fill(outside, f32::NEG_INFINITY))

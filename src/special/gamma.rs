@@ -139,12 +139,13 @@ pub(crate) fn polynomial<const D: usize>(x: Tensor<D>, coefficients: &[f64]) -> 
 /// (Goldberg's correction of the rounding of `u`; `x` itself where `u` rounds to 1). Some
 /// backends evaluate `log1p` as `ln(1 + x)`, which loses all digits for `|x| < 1e-7` (wgpu on
 /// Mesa does); the terms that multiply it by a large factor (a Student-t with ν = 10⁶) need it
-/// exact.
+/// exact. Finite for every finite `x > −1`, `f32::MAX` included.
 pub(crate) fn log1p<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     let u = x.clone().add_scalar(1.0);
     let d = u.clone().sub_scalar(1.0);
     let same = d.clone().equal_elem(0.0);
-    let corrected = u.log() * x.clone() / d.mask_fill(same.clone(), 1.0);
+    // x/d ≈ 1 first: ln(u)·x overflows for x above f32::MAX/89
+    let corrected = u.log() * (x.clone() / d.mask_fill(same.clone(), 1.0));
     corrected.mask_where(same, x)
 }
 
