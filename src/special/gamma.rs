@@ -324,9 +324,36 @@ pub(crate) fn ln_beta_tensor<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tens
 /// `R`, `R′` stay small, so no intermediate overflows or cancels catastrophically when the
 /// result is representable (`ln Γ(q) − ln Γ(p)` alone would, for `p, q ~ 10³⁷`).
 pub(crate) fn ln_gamma_bregman<const D: usize>(p: Tensor<D>, q: Tensor<D>) -> Tensor<D> {
+    ratio_entropy_term(p.clone(), q.clone()) + remainder_bregman(p, q)
+}
+
+/// `R(q) − R(p) − (q − p)R′(p)` with `R(x) = ln Γ(x) − x ln x + x`: the part of
+/// [`ln_gamma_bregman`] beyond the growth term `q ln(q/p) − (q − p)`, element-wise.
+pub(crate) fn remainder_bregman<const D: usize>(p: Tensor<D>, q: Tensor<D>) -> Tensor<D> {
     let (r_p, dr_p) = growth_remainders(p.clone());
     let (r_q, _) = growth_remainders(q.clone());
-    ratio_entropy_term(p.clone(), q.clone()) + r_q - r_p - (q - p) * dr_p
+    r_q - r_p - (q - p) * dr_p
+}
+
+/// `φ(1 + e) = (1 + e) ln(1 + e) − e` for `|e| ≤ 0.1` (clamped there), by its series
+/// `e² Σ_{n≥0} (−e)ⁿ/((n + 1)(n + 2))` (to `e¹⁰`, truncation below `1e-10` relative): the
+/// direct form cancels near `e = 0`.
+pub(crate) fn relative_entropy_series<const D: usize>(e: Tensor<D>) -> Tensor<D> {
+    let es = e.clamp(-0.1, 0.1);
+    polynomial(
+        es.clone(),
+        &[
+            0.5,
+            -1.0 / 6.0,
+            1.0 / 12.0,
+            -1.0 / 20.0,
+            1.0 / 30.0,
+            -1.0 / 42.0,
+            1.0 / 56.0,
+            -1.0 / 72.0,
+            1.0 / 90.0,
+        ],
+    ) * es.square()
 }
 
 /// `ln Γ(x + ½) − ln Γ(x)` element-wise for `x > 0` (the Student-t normalizer), accurate for
