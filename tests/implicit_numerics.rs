@@ -243,8 +243,9 @@ fn densities_entropies_and_kl_are_finite_at_the_ends_of_the_f32_range() {
             "Gamma entropy, β = {b}"
         );
         // KL to the Gamma with the other parameters swapped: finite wherever it is representable
-        let kl =
-            common::values(kl_divergence(&g, &Gamma::new_unchecked(a.clone(), a.clone()).unwrap()).unwrap());
+        let kl = common::values(
+            kl_divergence(&g, &Gamma::new_unchecked(a.clone(), a.clone()).unwrap()).unwrap(),
+        );
         assert!(
             kl.iter().all(|x| !x.is_nan() && *x >= -1e-3),
             "Gamma KL, β = {b}: {kl:?}"

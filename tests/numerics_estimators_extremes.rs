@@ -26,8 +26,8 @@ use mcgrad::estimators::baselines::{DrGrpo, Grpo};
 use mcgrad::estimators::control_variates::ControlNetwork;
 use mcgrad::estimators::multisample::{MultiSampleEstimator, Vimco};
 use mcgrad::estimators::{
-    Arm, DecoupledStraightThrough, DisArm, Estimator, GumbelRao, Rebar, RebarScale, ReinMax,
-    Relax, ScoreFunction,
+    Arm, DecoupledStraightThrough, DisArm, Estimator, GumbelRao, Rebar, RebarScale, ReinMax, Relax,
+    ScoreFunction,
 };
 
 const LOGITS: [f32; 9] = [-3e38, -1e30, -1e4, -10.0, 0.0, 10.0, 1e4, 1e30, 3e38];
@@ -101,12 +101,18 @@ fn rebar_stays_finite_at_extreme_logits_and_temperatures() {
             let logits = triples(&device).require_grad();
             let q = Bernoulli::from_logits(logits.clone()).unwrap();
             let est = rebar.estimate(&q, 2, &mut noise, cost).unwrap();
-            all_finite(&format!("{what}, Bernoulli samples"), est.samples.clone().inner());
+            all_finite(
+                &format!("{what}, Bernoulli samples"),
+                est.samples.clone().inner(),
+            );
             check(&format!("{what}, Bernoulli"), est.surrogate, &logits);
             let logits = triples(&device).require_grad();
             let q = OneHotCategorical::from_logits(logits.clone()).unwrap();
             let est = rebar.estimate(&q, 2, &mut noise, cost).unwrap();
-            all_finite(&format!("{what}, categorical samples"), est.samples.clone().inner());
+            all_finite(
+                &format!("{what}, categorical samples"),
+                est.samples.clone().inner(),
+            );
             check(&format!("{what}, categorical"), est.surrogate, &logits);
         }
     }
@@ -125,7 +131,11 @@ fn relax_stays_finite_at_extreme_logits() {
         let logits = triples(&device).require_grad();
         let q = OneHotCategorical::from_logits(logits.clone()).unwrap();
         let est = relax.estimate(&q, n, &mut noise, cost).unwrap();
-        check(&format!("RELAX categorical, n = {n}"), est.surrogate, &logits);
+        check(
+            &format!("RELAX categorical, n = {n}"),
+            est.surrogate,
+            &logits,
+        );
     }
 }
 
@@ -135,7 +145,8 @@ fn straight_through_estimators_stay_finite_at_extreme_temperatures() {
     let device = common::device().autodiff();
     let mut noise = NoiseSource::seed_from_u64(4);
     for tau in TEMPERATURES {
-        let run = |name: &str, est: &mut dyn FnMut(&OneHotCategorical<2>, &mut NoiseSource) -> Tensor<1>,
+        let run = |name: &str,
+                   est: &mut dyn FnMut(&OneHotCategorical<2>, &mut NoiseSource) -> Tensor<1>,
                    noise: &mut NoiseSource| {
             let logits = triples(&device).require_grad();
             let q = OneHotCategorical::from_logits(logits.clone()).unwrap();
@@ -144,13 +155,23 @@ fn straight_through_estimators_stay_finite_at_extreme_temperatures() {
         };
         run(
             "ReinMax",
-            &mut |q, noise| ReinMax::new(tau).unwrap().estimate(q, 2, noise, cost).unwrap().surrogate,
+            &mut |q, noise| {
+                ReinMax::new(tau)
+                    .unwrap()
+                    .estimate(q, 2, noise, cost)
+                    .unwrap()
+                    .surrogate
+            },
             &mut noise,
         );
         run(
             "Gumbel-Rao",
             &mut |q, noise| {
-                GumbelRao::new(tau, 3).unwrap().estimate(q, 2, noise, cost).unwrap().surrogate
+                GumbelRao::new(tau, 3)
+                    .unwrap()
+                    .estimate(q, 2, noise, cost)
+                    .unwrap()
+                    .surrogate
             },
             &mut noise,
         );
@@ -176,12 +197,26 @@ fn straight_through_estimators_stay_finite_at_extreme_temperatures() {
             let s = x.sum_dim(1).reshape([rows]);
             s.clone() * 0.5 + s.square() / k as f32
         };
-        let est = ReinMax::new(tau).unwrap().estimate(&b, 4, &mut noise, bits_cost).unwrap();
-        check(&format!("ReinMax Bernoulli, τ = {tau:e}"), est.surrogate, &logits);
+        let est = ReinMax::new(tau)
+            .unwrap()
+            .estimate(&b, 4, &mut noise, bits_cost)
+            .unwrap();
+        check(
+            &format!("ReinMax Bernoulli, τ = {tau:e}"),
+            est.surrogate,
+            &logits,
+        );
         let logits = common::matrix(1, LOGITS.len(), LOGITS.to_vec(), &device).require_grad();
         let b = Bernoulli::from_logits(logits.clone()).unwrap();
-        let est = GumbelRao::new(tau, 2).unwrap().estimate(&b, 4, &mut noise, bits_cost).unwrap();
-        check(&format!("Gumbel-Rao Bernoulli, τ = {tau:e}"), est.surrogate, &logits);
+        let est = GumbelRao::new(tau, 2)
+            .unwrap()
+            .estimate(&b, 4, &mut noise, bits_cost)
+            .unwrap();
+        check(
+            &format!("Gumbel-Rao Bernoulli, τ = {tau:e}"),
+            est.surrogate,
+            &logits,
+        );
     }
 }
 
@@ -202,11 +237,15 @@ fn vimco_and_group_baselines_stay_finite_at_extreme_logits() {
     for n in [2, 8] {
         let logits = triples(&device).require_grad();
         let q = Bernoulli::from_logits(logits.clone()).unwrap();
-        let est = ScoreFunction::new(Grpo::new()).estimate(&q, n, &mut noise, cost).unwrap();
+        let est = ScoreFunction::new(Grpo::new())
+            .estimate(&q, n, &mut noise, cost)
+            .unwrap();
         check(&format!("GRPO n = {n}"), est.surrogate, &logits);
         let logits = triples(&device).require_grad();
         let q = Bernoulli::from_logits(logits.clone()).unwrap();
-        let est = ScoreFunction::new(DrGrpo).estimate(&q, n, &mut noise, cost).unwrap();
+        let est = ScoreFunction::new(DrGrpo)
+            .estimate(&q, n, &mut noise, cost)
+            .unwrap();
         check(&format!("Dr. GRPO n = {n}"), est.surrogate, &logits);
     }
 }
@@ -242,7 +281,10 @@ fn grpo_advantages_of_extreme_costs_are_finite_and_scale_invariant() {
                 for i in 0..4 {
                     let want = (g[i] - mean) / (sd + 1e-4);
                     let got = a[i * groups.len() + e];
-                    assert!((got - want).abs() < 1e-5 * want.abs().max(1.0), "group {e}: {got} vs {want}");
+                    assert!(
+                        (got - want).abs() < 1e-5 * want.abs().max(1.0),
+                        "group {e}: {got} vs {want}"
+                    );
                 }
             }
         }

@@ -53,7 +53,13 @@ const XS: [f32; 16] = [
 fn gamma_and_chi2_are_minus_infinity_off_the_half_line() {
     let x = row(&XS);
     let n = XS.len();
-    for (alpha, rate) in [(0.3f32, 2.0f32), (1.0, 1.0), (4.5, 0.01), (1e-18, 1.0), (1e19, 1e19)] {
+    for (alpha, rate) in [
+        (0.3f32, 2.0f32),
+        (1.0, 1.0),
+        (4.5, 0.01),
+        (1e-18, 1.0),
+        (1e19, 1e19),
+    ] {
         let g = Gamma::new(row(&[alpha]), row(&[rate])).unwrap();
         let lp = common::values(g.replicate(n).log_prob(&x).unwrap());
         let chi = Chi2::new(row(&[2.0 * alpha])).unwrap();
@@ -79,7 +85,13 @@ fn gamma_and_chi2_are_minus_infinity_off_the_half_line() {
 fn beta_is_minus_infinity_off_the_unit_interval() {
     let x = row(&XS);
     let n = XS.len();
-    for (a, b) in [(0.5f32, 0.5f32), (2.0, 3.0), (1.0, 1.0), (1e-18, 1e19), (1e19, 1e-18)] {
+    for (a, b) in [
+        (0.5f32, 0.5f32),
+        (2.0, 3.0),
+        (1.0, 1.0),
+        (1e-18, 1e19),
+        (1e19, 1e-18),
+    ] {
         let d = Beta::new(row(&[a]), row(&[b])).unwrap();
         let lp = common::values(d.replicate(n).log_prob(&x).unwrap());
         for (i, &v) in XS.iter().enumerate() {

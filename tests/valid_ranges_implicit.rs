@@ -136,7 +136,10 @@ where
     gradients("samples", &params, x.clone().sum())?;
     let (d, params) = build(n);
     let lp = d.log_prob(&x.detach()).unwrap();
-    finite(&format!("{what}: log-densities of samples"), lp.clone().inner())?;
+    finite(
+        &format!("{what}: log-densities of samples"),
+        lp.clone().inner(),
+    )?;
     gradients("log-densities", &params, lp.sum())?;
     let (d, _) = build(1);
     finite(&format!("{what}: entropy"), d.entropy().inner())?;
@@ -148,7 +151,14 @@ where
 
 /// Runs `family` on every combination of `grid` (one value per parameter); returns the number
 /// accepted. `build(values, n)` builds a batch of `n`; `check(values)` is the constructor.
-fn sweep<P, C, B>(name: &str, arity: usize, grid: &[f32], check: C, build: B, mean: MeanRule) -> usize
+fn sweep<P, C, B>(
+    name: &str,
+    arity: usize,
+    grid: &[f32],
+    check: C,
+    build: B,
+    mean: MeanRule,
+) -> usize
 where
     P: Reparameterized<2> + Entropy<2> + Mean<2>,
     C: Fn(&[f32]) -> Result<P, Error>,
@@ -223,7 +233,12 @@ fn gamma_keeps_the_guarantee_or_rejects() {
     }
     assert_eq!(n, want);
     // log_rsample and its implicit gradient at the edges of the concentration range
-    for (a, b) in [(1e-18f32, 1.0f32), (1e-18, f32::MAX), (1e19, 10.0), (1e-3, 1e-18)] {
+    for (a, b) in [
+        (1e-18f32, 1.0f32),
+        (1e-18, f32::MAX),
+        (1e19, 10.0),
+        (1e-3, 1e-18),
+    ] {
         let (ta, tb) = (param(a, 256), param(b, 256));
         let g = Gamma::new(ta.clone(), tb.clone()).unwrap();
         let ln_x = g.log_rsample(&mut NoiseSource::seed_from_u64(3));
@@ -249,7 +264,12 @@ fn chi2_keeps_the_guarantee_or_rejects() {
         always,
     );
     assert_eq!(n, count_in(2e-18, 2e19));
-    for (k, ok) in [(1e-18f32, false), (2e-18, true), (2e19, true), (2.1e19, false)] {
+    for (k, ok) in [
+        (1e-18f32, false),
+        (2e-18, true),
+        (2e19, true),
+        (2.1e19, false),
+    ] {
         assert_eq!(Chi2::new(one(k)).is_ok(), ok, "Chi2({k})");
     }
 }
@@ -289,7 +309,11 @@ fn dirichlet_keeps_the_guarantee_or_rejects() {
     );
     assert_eq!(n, count_in(1e-18, 1e19).pow(2));
     // log_rsample at the edges
-    for row in [[1e-18f32, 1e-18, 1e-18], [1e19, 1e-18, 1.0], [1e19, 1e19, 1e19]] {
+    for row in [
+        [1e-18f32, 1e-18, 1e-18],
+        [1e19, 1e-18, 1.0],
+        [1e19, 1e19, 1e19],
+    ] {
         let alpha = Tensor::<2>::from_floats([row], &device.clone().autodiff())
             .repeat_dim(0, 64)
             .require_grad();
@@ -354,12 +378,18 @@ fn von_mises_keeps_the_guarantee_or_rejects() {
         |v| VonMises::new(one(v[0]), one(v[1])),
         |v, n| {
             let (loc, kappa) = (param(v[0], n), param(v[1], n));
-            (VonMises::new(loc.clone(), kappa.clone()).unwrap(), vec![loc, kappa])
+            (
+                VonMises::new(loc.clone(), kappa.clone()).unwrap(),
+                vec![loc, kappa],
+            )
         },
         always,
     );
     // finite locs (2·21 + 1) × κ in [1.2e-38, 1e19]
-    assert_eq!(n, (2 * MAGNITUDES.len() + 1) * count_in(f32::MIN_POSITIVE, 1e19));
+    assert_eq!(
+        n,
+        (2 * MAGNITUDES.len() + 1) * count_in(f32::MIN_POSITIVE, 1e19)
+    );
 }
 
 /// The edges of each range, one by one, with the parameter the error names.
@@ -414,7 +444,10 @@ fn negative_control_parameters_outside_the_ranges_break_the_guarantee() {
     let gamma = |a: f32, b: f32| {
         move |n| {
             let (ta, tb) = (param(a, n), param(b, n));
-            (Gamma::new_unchecked(ta.clone(), tb.clone()).unwrap(), vec![ta, tb])
+            (
+                Gamma::new_unchecked(ta.clone(), tb.clone()).unwrap(),
+                vec![ta, tb],
+            )
         }
     };
     // the mean overflows

@@ -4,14 +4,16 @@ use burn::prelude::*;
 
 use super::gamma::{GammaDraw, standard_gamma};
 use super::implicit::{
-    self, Source, attach, column, draw_blocks, host_values, map_units, to_device, tracked, uniform_noise,
-    widened, xlogy,
+    self, Source, attach, column, draw_blocks, host_values, map_units, to_device, tracked,
+    uniform_noise, widened, xlogy,
 };
 use super::{Distribution, Entropy, Mean, Reparameterized, internal};
 use crate::error::Result;
 use crate::kl::KlDivergence;
 use crate::rng::{NoiseSource, StandardNoise};
-use crate::special::gamma::{growth_remainders, ln_beta_tensor, ln_gamma_bregman};
+use crate::special::gamma::{
+    growth_remainders, ln_beta_tensor, mixture_growth, remainder_bregman, remainder_bregman_with,
+};
 use crate::special::incomplete_gamma::gamma_ln_quantile_ratio;
 
 /// The largest `f32` below 1: Beta samples are clamped to `[1.2e-38, 1 − 2⁻²⁴]`.
@@ -284,9 +286,15 @@ impl<const D: usize> Reparameterized<D> for Beta<D> {
 /// `KL(Beta(a₁, b₁) ‖ Beta(a₂, b₂)) = ln B(a₂, b₂) − ln B(a₁, b₁) + (a₁ − a₂)ψ(a₁)
 /// + (b₁ − b₂)ψ(b₁) + (a₂ − a₁ + b₂ − b₁)ψ(a₁ + b₁)`, element-wise.
 ///
-/// Computed as `B(a₁, a₂) + B(b₁, b₂) − B(a₁ + b₁, a₂ + b₂)` with
-/// `B(p, q) = ln Γ(q) − ln Γ(p) − (q − p)ψ(p)`, each evaluated without cancellation: finite
-/// over the `f32` range whenever the divergence is.
+/// That is `B(a₁, a₂) + B(b₁, b₂) − B(a₁ + b₁, a₂ + b₂)` with
+/// `B(p, q) = ln Γ(q) − ln Γ(p) − (q − p)ψ(p)`; with `ln Γ(x) = x ln x − x + R(x)` each `B`
+/// is a growth term `p φ((q − p)/p)`, `φ(x) = (1 + x) ln(1 + x) − x`, plus a small remainder
+/// part. The growth terms are combined before they are evaluated, into
+/// `Σ_{k ∈ {a, b}} p_k(1 + d₀) φ(e_k)` (`d₀` the relative change of `a + b`,
+/// `1 + e_k = (1 + d_k)/(1 + d₀)`; see `special/gamma.rs`): non-negative terms instead of a
+/// difference of terms of size `a ln a`, so large concentrations and nearly equal pairs keep
+/// their digits, and the remainder parts are expanded near equality. Finite over the `f32`
+/// range whenever the divergence is.
 ///
 /// # Examples
 ///
@@ -305,9 +313,16 @@ impl<const D: usize> Reparameterized<D> for Beta<D> {
 impl<const D: usize> KlDivergence<D, Beta<D>> for Beta<D> {
     fn kl_divergence(&self, q: &Beta<D>) -> Result<Tensor<D>> {
         let shape = internal::broadcast("kl_divergence(Beta, Beta)", &[self.shape, q.shape])?;
-        let kl = ln_gamma_bregman(self.a.clone(), q.a.clone())
-            + ln_gamma_bregman(self.b.clone(), q.b.clone())
-            - ln_gamma_bregman(self.a.clone() + self.b.clone(), q.a.clone() + q.b.clone());
+        let (p0, q0) = (self.a.clone() + self.b.clone(), q.a.clone() + q.b.clone());
+        // the change of the total term by term: q₀ − p₀ loses a small component's change
+        let h0 = (q.a.clone() - self.a.clone()) + (q.b.clone() - self.b.clone());
+        let totals = (p0.clone(), q0.clone(), h0.clone());
+        let growth = mixture_growth(self.a.clone(), q.a.clone(), totals.clone())
+            + mixture_growth(self.b.clone(), q.b.clone(), totals);
+        let kl = growth
+            + remainder_bregman(self.a.clone(), q.a.clone())
+            + remainder_bregman(self.b.clone(), q.b.clone())
+            - remainder_bregman_with(p0, q0, h0);
         Ok(kl.expand(shape))
     }
 }

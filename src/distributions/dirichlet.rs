@@ -4,14 +4,16 @@ use burn::prelude::*;
 
 use super::gamma::{GammaDraw, standard_gamma};
 use super::implicit::{
-    self, Source, draw_blocks, finite_f32, host_values, map_units, to_device, tracked, uniform_noise,
-    xlogy,
+    self, Source, draw_blocks, finite_f32, host_values, map_units, to_device, tracked,
+    uniform_noise, xlogy,
 };
 use super::{Distribution, Entropy, Mean, Reparameterized, internal};
 use crate::error::{Error, Result};
 use crate::kl::KlDivergence;
 use crate::rng::{NoiseSource, StandardNoise};
-use crate::special::gamma::{growth_remainders, ln_gamma_bregman};
+use crate::special::gamma::{
+    growth_remainders, mixture_growth, remainder_bregman, remainder_bregman_with,
+};
 use crate::special::incomplete_gamma::gamma_ln_quantile_ratio;
 
 /// The Dirichlet distribution on the probability simplex of the last axis, with
@@ -304,7 +306,8 @@ impl<const D: usize> Distribution<D> for Dirichlet<D> {
             .detach()
             .equal_elem(f32::NEG_INFINITY)
             .any_dim(D - 1);
-        let lp = (terms.sum_dim(D - 1) - self.ln_normalizer()).mask_fill(vanishes, f32::NEG_INFINITY);
+        let lp =
+            (terms.sum_dim(D - 1) - self.ln_normalizer()).mask_fill(vanishes, f32::NEG_INFINITY);
         let mut out_shape = shape;
         out_shape[D - 1] = 1;
         Ok(lp.expand(out_shape).mask_fill(outside, f32::NEG_INFINITY))
@@ -359,8 +362,12 @@ impl<const D: usize> Reparameterized<D> for Dirichlet<D> {
 /// `KL(Dir(α) ‖ Dir(β)) = ln Γ(α₀) − Σ ln Γ(α_k) − ln Γ(β₀) + Σ ln Γ(β_k)
 /// + Σ (α_k − β_k)(ψ(α_k) − ψ(α₀))`, per row (`[..., 1]`).
 ///
-/// Computed as `Σ_k B(α_k, β_k) − B(α₀, β₀)` with `B(p, q) = ln Γ(q) − ln Γ(p) − (q − p)ψ(p)`
-/// evaluated without cancellation: finite over the `f32` range whenever the divergence is.
+/// That is `Σ_k B(α_k, β_k) − B(α₀, β₀)` with `B(p, q) = ln Γ(q) − ln Γ(p) − (q − p)ψ(p)`.
+/// As for the [Beta](super::Beta), the growth terms `p φ((q − p)/p)` of the `B` are combined
+/// before they are evaluated, into `Σ_k α_k(1 + d₀) φ(e_k)` (non-negative terms, no difference
+/// of terms of size `α ln α`), and the remainder parts are expanded near equality: large
+/// concentrations and nearly equal pairs keep their digits, and the result is finite over the
+/// `f32` range whenever the divergence is.
 ///
 /// # Examples
 ///
@@ -388,8 +395,22 @@ impl<const D: usize> KlDivergence<D, Dirichlet<D>> for Dirichlet<D> {
             });
         }
         let mut shape = internal::broadcast("kl_divergence(Dirichlet, Dirichlet)", &[pd, qd])?;
-        let parts = ln_gamma_bregman(self.concentration.clone(), q.concentration.clone());
-        let kl = parts.sum_dim(D - 1) - ln_gamma_bregman(self.total(), q.total());
+        let full = shape;
+        let (pk, qk) = (
+            self.concentration.clone().expand(full),
+            q.concentration.clone().expand(full),
+        );
+        let (p0, q0) = (self.total(), q.total());
+        // the change of the total term by term: q₀ − p₀ loses a small component's change
+        let h0 = (qk.clone() - pk.clone()).sum_dim(D - 1);
+        let totals = (
+            p0.clone().expand(full),
+            q0.clone().expand(full),
+            h0.clone().expand(full),
+        );
+        let growth = mixture_growth(pk.clone(), qk.clone(), totals);
+        let kl = (growth + remainder_bregman(pk, qk)).sum_dim(D - 1)
+            - remainder_bregman_with(p0, q0, h0);
         shape[D - 1] = 1;
         Ok(kl.expand(shape))
     }

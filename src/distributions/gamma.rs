@@ -5,8 +5,8 @@ use burn::prelude::*;
 use rand_distr::{Distribution as _, StandardNormal};
 
 use super::implicit::{
-    self, BlockRng, Source, attach, column, draw_blocks, host_values, map_units, open_uniform, to_device,
-    tracked, uniform_noise, xlogy,
+    self, BlockRng, Source, attach, column, draw_blocks, host_values, map_units, open_uniform,
+    to_device, tracked, uniform_noise, xlogy,
 };
 use super::{Distribution, Entropy, Mean, Reparameterized, internal};
 use crate::error::Result;

@@ -6,8 +6,8 @@ use rand_distr::{Distribution as _, StandardNormal};
 
 use super::gamma::standard_gamma;
 use super::implicit::{
-    CONCENTRATION_MAX, CONCENTRATION_MIN, Source, attach, column, draw_blocks, host_values, map_units, to_device, tracked, uniform_noise,
-    widened,
+    CONCENTRATION_MAX, CONCENTRATION_MIN, Source, attach, column, draw_blocks, host_values,
+    map_units, to_device, tracked, uniform_noise, widened,
 };
 use super::{Distribution, Entropy, Mean, Reparameterized, internal};
 use crate::error::Result;
@@ -278,7 +278,9 @@ impl<const D: usize> Distribution<D> for StudentT<D> {
         let shape = internal::value_shape("StudentT::log_prob", value.dims(), self.shape)?;
         let outside = value.clone().is_finite().bool_not().expand(shape);
         let nu = self.df.clone();
-        let x = value.clone().mask_fill(value.clone().is_finite().bool_not(), 0.0);
+        let x = value
+            .clone()
+            .mask_fill(value.clone().is_finite().bool_not(), 0.0);
         let half = (x.mul_scalar(0.5) - self.loc.clone().mul_scalar(0.5)).expand(shape);
         let magnitude = half.clone().abs();
         let ln_t = (magnitude.clone().clamp_min(f32::MIN_POSITIVE).log()

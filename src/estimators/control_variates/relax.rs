@@ -189,9 +189,8 @@ impl<const D: usize, P: ConditionalRelaxation<D>, C: ControlVariate> Estimator<D
         };
         // (θ − sg θ)·ĝ, exactly 0 forward even where θ·ĝ overflows (logits near ±3e38)
         let term = sum_per_row((theta.clone() - theta.detach()) * mean_estimate);
-        let surrogate = mean_over_draws(costs.clone(), n)
-            + term
-            + (variance.clone() - variance.detach());
+        let surrogate =
+            mean_over_draws(costs.clone(), n) + term + (variance.clone() - variance.detach());
         Ok(Estimate {
             surrogate,
             costs: by_draw(costs.detach(), n),
