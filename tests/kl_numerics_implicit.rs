@@ -272,7 +272,7 @@ fn nearly_equal_pairs_keep_their_digits() {
     for &base in &[1e-18f32, 1e-3, 0.5, 1.0, 7.0, 7.9, 8.1, 1e4, 1e10, 1e19] {
         for &d in &NEAR {
             let near = (base as f64 * (1.0 + d)) as f32;
-            if !(near <= 1e19) {
+            if near > 1e19 {
                 continue;
             }
             // concentrations and rates apart, then both
