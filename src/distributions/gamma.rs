@@ -181,7 +181,7 @@ impl<const D: usize> Gamma<D> {
     /// ```
     /// use burn::prelude::*;
     /// use mcgrad::NoiseSource;
-    /// use mcgrad::distributions::Gamma;
+    /// use mcgrad::distributions::{Distribution, Gamma};
     ///
     /// let device = Device::flex();
     /// let g = Gamma::new(Tensor::<2>::full([1, 1], 1e-3, &device), Tensor::<2>::ones([1, 1], &device))?;
