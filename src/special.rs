@@ -346,3 +346,59 @@ mod tests {
         assert!((ga[1] - 1.0).abs() < 1e-6 && (gb[0] * 1e-30 + 1.0).abs() < 1e-5);
     }
 }
+
+/// The grid of implicit derivatives that `benches/implicit_accuracy.py` compares with a
+/// 30-digit mpmath reference (the accuracy figures in docs/RESULTS.md):
+///
+/// ```sh
+/// cargo test --release --features wgpu,ndarray --lib export_implicit_derivatives \
+///     -- --ignored --nocapture > runs/implicit_grid.txt
+/// python3 benches/implicit_accuracy.py runs/implicit_grid.txt
+/// ```
+///
+/// Lines `gamma a u ln(x/a) ∂ln x/∂a` for Gamma(a, 1) at the quantile level `u`, and
+/// `vonmises κ u ξ ∂ξ/∂κ` for von Mises(0, κ).
+#[cfg(test)]
+mod accuracy_grid {
+    use super::incomplete_gamma::{gamma_elasticity_excess, gamma_ln_quantile_ratio};
+    use super::von_mises_cdf::{von_mises_implicit_derivative, von_mises_quantile};
+
+    /// Quantile levels from the far lower tail to the far upper tail.
+    const LEVELS: [f64; 11] = [
+        1e-6, 1e-4, 1e-2, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99, 0.9999, 0.999999,
+    ];
+
+    /// Three values per decade from `10^lo` to `10^hi`.
+    fn decades(lo: i32, hi: i32) -> Vec<f64> {
+        let mut out = Vec::new();
+        for e in lo..hi {
+            for m in [1.0, 2.0, 5.0] {
+                out.push(m * 10f64.powi(e));
+            }
+        }
+        out.push(10f64.powi(hi));
+        out
+    }
+
+    #[test]
+    #[ignore = "prints the accuracy grid for benches/implicit_accuracy.py"]
+    fn export_implicit_derivatives() {
+        for a in decades(-3, 4) {
+            for u in LEVELS {
+                let ln_ratio = gamma_ln_quantile_ratio(a, u, 1.0 - u);
+                let d = (1.0 + gamma_elasticity_excess(a, ln_ratio)) / a;
+                assert!(ln_ratio.is_finite() && d.is_finite(), "a = {a}, u = {u}");
+                println!("gamma {a:e} {u:e} {ln_ratio:.17e} {d:.17e}");
+            }
+        }
+        // not u = ½: there ξ = 0 and ∂ξ/∂κ = 0 by symmetry (a relative error is undefined)
+        for kappa in decades(-3, 3) {
+            for u in LEVELS.into_iter().filter(|&u| u != 0.5) {
+                let xi = von_mises_quantile(kappa, u, 1.0 - u);
+                let d = von_mises_implicit_derivative(kappa, xi);
+                assert!(xi.is_finite() && d.is_finite(), "κ = {kappa}, u = {u}");
+                println!("vonmises {kappa:e} {u:e} {xi:.17e} {d:.17e}");
+            }
+        }
+    }
+}

@@ -9,7 +9,7 @@ use crate::distributions::{internal, one_hot};
 use crate::error::Result;
 use crate::rng::{NoiseSource, StandardNoise};
 
-/// The ReinMax estimator (Liu, Gao, Xu, Zhang & Chen, NeurIPS 2023): the forward pass uses an
+/// The ReinMax estimator (Liu, Dong, Liu, Yu & Gao, NeurIPS 2023): the forward pass uses an
 /// exact one-hot draw `D ~ Categorical(π)`, `π = softmax(θ)`; the backward pass replaces the
 /// straight-through Jacobian `J(π)` by a second-order one,
 ///
@@ -78,7 +78,7 @@ use crate::rng::{NoiseSource, StandardNoise};
 ///
 /// # References
 ///
-/// Liu, Gao, Xu, Zhang & Chen, *Bridging Discrete and Backpropagation: Straight-Through and
+/// Liu, Dong, Liu, Yu & Gao, *Bridging Discrete and Backpropagation: Straight-Through and
 /// Beyond*, NeurIPS 2023, §4 and Algorithm 2; reference implementation
 /// `microsoft/ReinMax`.
 #[derive(Debug, Clone, Copy, PartialEq)]
