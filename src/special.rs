@@ -72,7 +72,8 @@ pub(crate) fn log1p<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     let u = x.clone().add_scalar(1.0);
     let den = u.clone().sub_scalar(1.0);
     let exact = den.clone().equal_elem(0.0).bool_or(small.clone());
-    let v = u.log() * x.clone() / den.mask_fill(exact, 1.0);
+    // x/(u − 1) ≈ 1 first: ln(u)·x overflows for x above f32::MAX/89
+    let v = u.log() * (x.clone() / den.mask_fill(exact, 1.0));
     v.mask_where(small, series)
 }
 

@@ -253,8 +253,9 @@ fn student_t_and_von_mises_match_closed_forms() {
             3e-5,
         );
     }
-    // ν → ∞: the normal's entropy ½ ln(2πe σ²)
-    let d = StudentT::new(t1(1e30), t1(0.0), t1(1.5)).unwrap();
+    // ν → ∞: the normal's entropy ½ ln(2πe σ²) (ν = 1e30 is beyond the validated range of
+    // the sampler, 2e19; the entropy formula holds there)
+    let d = StudentT::new_unchecked(t1(1e30), t1(0.0), t1(1.5)).unwrap();
     close(
         "t(∞) entropy",
         scalar(d.entropy()),

@@ -4,14 +4,16 @@ use burn::prelude::*;
 
 use super::gamma::{GammaDraw, standard_gamma};
 use super::implicit::{
-    Source, attach, column, draw_blocks, host_values, map_units, to_device, tracked, uniform_noise,
-    widened, xlogy,
+    self, Source, attach, column, draw_blocks, host_values, map_units, to_device, tracked,
+    uniform_noise, widened, xlogy,
 };
 use super::{Distribution, Entropy, Mean, Reparameterized, internal};
 use crate::error::Result;
 use crate::kl::KlDivergence;
 use crate::rng::{NoiseSource, StandardNoise};
-use crate::special::gamma::{growth_remainders, ln_beta_tensor, ln_gamma_bregman};
+use crate::special::gamma::{
+    growth_remainders, ln_beta_tensor, mixture_growth, remainder_bregman, remainder_bregman_with,
+};
 use crate::special::incomplete_gamma::gamma_ln_quantile_ratio;
 
 /// The largest `f32` below 1: Beta samples are clamped to `[1.2e-38, 1 − 2⁻²⁴]`.
@@ -38,6 +40,13 @@ const BELOW_ONE: f64 = 1.0 - 1.0 / (1u64 << 24) as f64;
 /// `∂x/∂a = x(1 − x) ∂ln G_a/∂a` and `∂x/∂b = −x(1 − x) ∂ln G_b/∂b`, with the implicit Gamma
 /// derivatives (Figurnov et al. 2018): unbiased for `∇ E[f(x)]`. Samples are `f32`, clamped to
 /// `[1.2e-38, 1 − 2⁻²⁴]`.
+///
+/// # Valid range
+///
+/// Checked by [`new`](Self::new): `a` and `b` in `[1e-18, 1e19]` (the Gamma concentration
+/// range, see [`Gamma`](super::Gamma#valid-range)). For everything it accepts, samples are in
+/// `[1.2e-38, 1 − 2⁻²⁴]`, and the log-density at them, its gradients, the implicit gradients
+/// of the samples, the mean, the variance and the entropy are finite.
 ///
 /// # Shapes
 ///
@@ -77,12 +86,12 @@ impl<const D: usize> Beta<D> {
     /// # Errors
     ///
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) unless every `a` and `b` is
-    /// finite and positive (a device sync each);
+    /// finite and in `[1e-18, 1e19]`, the [valid range](Self#valid-range) (a device sync each);
     /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when the shapes do not broadcast.
     pub fn new(a: Tensor<D>, b: Tensor<D>) -> Result<Self> {
         let out = Self::new_unchecked(a, b)?;
-        internal::positive(Self::NAME, "a", &out.a)?;
-        internal::positive(Self::NAME, "b", &out.b)?;
+        implicit::concentration(Self::NAME, "a", &out.a)?;
+        implicit::concentration(Self::NAME, "b", &out.b)?;
         Ok(out)
     }
 
@@ -194,15 +203,17 @@ impl<const D: usize> Distribution<D> for Beta<D> {
     }
 
     /// `(a − 1) ln x + (b − 1) ln(1 − x) − ln B(a, b)` on [0, 1] (limits at the ends), −∞
-    /// outside; `ln B` without the cancellation of three `ln Γ`.
+    /// outside and for NaN; `ln B` without the cancellation of three `ln Γ`.
     fn log_prob(&self, value: &Tensor<D>) -> Result<Tensor<D>> {
         let shape = internal::value_shape("Beta::log_prob", value.dims(), self.shape)?;
+        let nan = value.clone().is_nan();
         let outside = value
             .clone()
             .lower_elem(0.0)
             .bool_or(value.clone().greater_elem(1.0))
+            .bool_or(nan.clone())
             .expand(shape);
-        let x = value.clone().clamp(0.0, 1.0);
+        let x = value.clone().mask_fill(nan, 0.5).clamp(0.0, 1.0);
         let lp = xlogy(self.a.clone().sub_scalar(1.0), x.clone(), shape)
             + xlogy(
                 self.b.clone().sub_scalar(1.0),
@@ -275,9 +286,15 @@ impl<const D: usize> Reparameterized<D> for Beta<D> {
 /// `KL(Beta(a₁, b₁) ‖ Beta(a₂, b₂)) = ln B(a₂, b₂) − ln B(a₁, b₁) + (a₁ − a₂)ψ(a₁)
 /// + (b₁ − b₂)ψ(b₁) + (a₂ − a₁ + b₂ − b₁)ψ(a₁ + b₁)`, element-wise.
 ///
-/// Computed as `B(a₁, a₂) + B(b₁, b₂) − B(a₁ + b₁, a₂ + b₂)` with
-/// `B(p, q) = ln Γ(q) − ln Γ(p) − (q − p)ψ(p)`, each evaluated without cancellation: finite
-/// over the `f32` range whenever the divergence is.
+/// That is `B(a₁, a₂) + B(b₁, b₂) − B(a₁ + b₁, a₂ + b₂)` with
+/// `B(p, q) = ln Γ(q) − ln Γ(p) − (q − p)ψ(p)`; with `ln Γ(x) = x ln x − x + R(x)` each `B`
+/// is a growth term `p φ((q − p)/p)`, `φ(x) = (1 + x) ln(1 + x) − x`, plus a small remainder
+/// part. The growth terms are combined before they are evaluated, into
+/// `Σ_{k ∈ {a, b}} p_k(1 + d₀) φ(e_k)` (`d₀` the relative change of `a + b`,
+/// `1 + e_k = (1 + d_k)/(1 + d₀)`; see `special/gamma.rs`): non-negative terms instead of a
+/// difference of terms of size `a ln a`, so large concentrations and nearly equal pairs keep
+/// their digits, and the remainder parts are expanded near equality. Finite over the `f32`
+/// range whenever the divergence is.
 ///
 /// # Examples
 ///
@@ -296,9 +313,16 @@ impl<const D: usize> Reparameterized<D> for Beta<D> {
 impl<const D: usize> KlDivergence<D, Beta<D>> for Beta<D> {
     fn kl_divergence(&self, q: &Beta<D>) -> Result<Tensor<D>> {
         let shape = internal::broadcast("kl_divergence(Beta, Beta)", &[self.shape, q.shape])?;
-        let kl = ln_gamma_bregman(self.a.clone(), q.a.clone())
-            + ln_gamma_bregman(self.b.clone(), q.b.clone())
-            - ln_gamma_bregman(self.a.clone() + self.b.clone(), q.a.clone() + q.b.clone());
+        let (p0, q0) = (self.a.clone() + self.b.clone(), q.a.clone() + q.b.clone());
+        // the change of the total term by term: q₀ − p₀ loses a small component's change
+        let h0 = (q.a.clone() - self.a.clone()) + (q.b.clone() - self.b.clone());
+        let totals = (p0.clone(), q0.clone(), h0.clone());
+        let growth = mixture_growth(self.a.clone(), q.a.clone(), totals.clone())
+            + mixture_growth(self.b.clone(), q.b.clone(), totals);
+        let kl = growth
+            + remainder_bregman(self.a.clone(), q.a.clone())
+            + remainder_bregman(self.b.clone(), q.b.clone())
+            - remainder_bregman_with(p0, q0, h0);
         Ok(kl.expand(shape))
     }
 }

@@ -2,6 +2,7 @@
 
 use burn::prelude::*;
 
+use super::implicit::{CONCENTRATION_MAX, CONCENTRATION_MIN};
 use super::{Distribution, Entropy, Gamma, Mean, Reparameterized, internal};
 use crate::error::Result;
 use crate::rng::{NoiseSource, StandardNoise};
@@ -17,6 +18,13 @@ use crate::rng::{NoiseSource, StandardNoise};
 /// Those of the [`Gamma`] it wraps: Marsaglia–Tsang draws with
 /// `∂x/∂k = ∂G/∂α` at `α = k/2` (`x = 2G`, `∂α/∂k = ½`), computed by the implicit-function
 /// theorem; the quantile transform for [`rsample_with_noise`](Reparameterized::rsample_with_noise).
+///
+/// # Valid range
+///
+/// Checked by [`new`](Self::new): `df` in `[2e-18, 2e19]`, i.e. the Gamma concentration `k/2`
+/// in its range `[1e-18, 1e19]` (the rate ½ is always in range); the guarantees are the
+/// [Gamma's](Gamma#valid-range): finite samples, log-densities, gradients, mean, variance and
+/// entropy for everything accepted.
 ///
 /// # Shapes
 ///
@@ -50,9 +58,15 @@ impl<const D: usize> Chi2<D> {
     /// # Errors
     ///
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) unless every `df` is finite
-    /// and positive (a device sync).
+    /// and in `[2e-18, 2e19]`, the [valid range](Self#valid-range) (a device sync).
     pub fn new(df: Tensor<D>) -> Result<Self> {
-        internal::positive(Self::NAME, "df", &df)?;
+        internal::in_range(
+            Self::NAME,
+            "df",
+            &df,
+            (2.0 * CONCENTRATION_MIN, 2.0 * CONCENTRATION_MAX),
+            "finite and in [2e-18, 2e19] (twice the Gamma concentration range)",
+        )?;
         Self::new_unchecked(df)
     }
 

@@ -4,14 +4,16 @@ use burn::prelude::*;
 
 use super::gamma::{GammaDraw, standard_gamma};
 use super::implicit::{
-    Source, draw_blocks, finite_f32, host_values, map_units, to_device, tracked, uniform_noise,
-    xlogy,
+    self, Source, draw_blocks, finite_f32, host_values, map_units, to_device, tracked,
+    uniform_noise, xlogy,
 };
 use super::{Distribution, Entropy, Mean, Reparameterized, internal};
 use crate::error::{Error, Result};
 use crate::kl::KlDivergence;
 use crate::rng::{NoiseSource, StandardNoise};
-use crate::special::gamma::{growth_remainders, ln_gamma_bregman};
+use crate::special::gamma::{
+    growth_remainders, mixture_growth, remainder_bregman, remainder_bregman_with,
+};
 use crate::special::incomplete_gamma::gamma_ln_quantile_ratio;
 
 /// The Dirichlet distribution on the probability simplex of the last axis, with
@@ -37,6 +39,14 @@ use crate::special::incomplete_gamma::gamma_ln_quantile_ratio;
 /// `x = x_c ⊙ (1 + δ − Σ_j x_c,j δ_j)` with `δ_k = (α_k − sg α_k)·∂L_k/∂α_k`, exactly `x_c`
 /// forward with the softmax Jacobian backward: the whole `K × K` Jacobian per row reaches the
 /// concentrations through autodiff.
+///
+/// # Valid range
+///
+/// Checked by [`new`](Self::new): every concentration in `[1e-18, 1e19]` (the Gamma
+/// concentration range, see [`Gamma`](super::Gamma#valid-range)). For everything it accepts,
+/// samples are points of the simplex with components in `[1.2e-38, 1]`, and the log-density
+/// at them, its gradient, the implicit gradients, [`log_rsample`](Self::log_rsample), the mean
+/// and the entropy are finite.
 ///
 /// # Shapes
 ///
@@ -81,10 +91,11 @@ impl<const D: usize> Dirichlet<D> {
     /// # Errors
     ///
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) unless every concentration
-    /// is finite and positive (a device sync); [`Error::EmptyCategories`] for `K = 0`.
+    /// is finite and in `[1e-18, 1e19]`, the [valid range](Self#valid-range) (a device sync);
+    /// [`Error::EmptyCategories`] for `K = 0`.
     pub fn new(concentration: Tensor<D>) -> Result<Self> {
         let out = Self::new_unchecked(concentration)?;
-        internal::positive(Self::NAME, "concentration", &out.concentration)?;
+        implicit::concentration(Self::NAME, "concentration", &out.concentration)?;
         Ok(out)
     }
 
@@ -248,7 +259,11 @@ impl<const D: usize> Distribution<D> for Dirichlet<D> {
     }
 
     /// `Σ_k (α_k − 1) ln x_k − ln B(α)`, `[..., 1]` (limits where a component is 0; −∞ where a
-    /// component is negative). Values are not checked to sum to 1.
+    /// zero component has α > 1, even if another zero component has α < 1); −∞ off
+    /// the simplex: a component below 0, above 1 or NaN, or a sum off 1 by more than
+    /// `max(1e-4, K·1e-6)` (the tolerance of
+    /// [`RelaxedOneHotCategorical`](super::RelaxedOneHotCategorical), far above the rounding
+    /// of an `f32` sample).
     ///
     /// # Errors
     ///
@@ -264,10 +279,35 @@ impl<const D: usize> Distribution<D> for Dirichlet<D> {
             });
         }
         let shape = internal::value_shape("Dirichlet::log_prob", value.dims(), batch)?;
-        let outside = value.clone().lower_elem(0.0).expand(shape).any_dim(D - 1);
-        let x = value.clone().clamp_min(0.0);
+        let k = batch[D - 1];
+        let tolerance = (k as f64 * 1e-6).max(1e-4);
+        let nan = value.clone().is_nan();
+        let outside = value
+            .clone()
+            .lower_elem(0.0)
+            .bool_or(value.clone().greater_elem(1.0))
+            .bool_or(nan.clone())
+            .expand(shape)
+            .any_dim(D - 1);
+        let x = value.clone().mask_fill(nan, 0.0).clamp(0.0, 1.0);
+        let off_sum = x
+            .clone()
+            .expand(shape)
+            .sum_dim(D - 1)
+            .sub_scalar(1.0)
+            .abs()
+            .greater_elem(tolerance);
+        let outside = outside.bool_or(off_sum);
         let terms = xlogy(self.concentration.clone().sub_scalar(1.0), x, shape);
-        let lp = terms.sum_dim(D - 1) - self.ln_normalizer();
+        // at a corner with one factor 0 (a zero component with α > 1) and another infinite
+        // (a zero component with α < 1) the density is taken as 0: −∞, not −∞ + ∞ = NaN
+        let vanishes = terms
+            .clone()
+            .detach()
+            .equal_elem(f32::NEG_INFINITY)
+            .any_dim(D - 1);
+        let lp =
+            (terms.sum_dim(D - 1) - self.ln_normalizer()).mask_fill(vanishes, f32::NEG_INFINITY);
         let mut out_shape = shape;
         out_shape[D - 1] = 1;
         Ok(lp.expand(out_shape).mask_fill(outside, f32::NEG_INFINITY))
@@ -322,8 +362,12 @@ impl<const D: usize> Reparameterized<D> for Dirichlet<D> {
 /// `KL(Dir(α) ‖ Dir(β)) = ln Γ(α₀) − Σ ln Γ(α_k) − ln Γ(β₀) + Σ ln Γ(β_k)
 /// + Σ (α_k − β_k)(ψ(α_k) − ψ(α₀))`, per row (`[..., 1]`).
 ///
-/// Computed as `Σ_k B(α_k, β_k) − B(α₀, β₀)` with `B(p, q) = ln Γ(q) − ln Γ(p) − (q − p)ψ(p)`
-/// evaluated without cancellation: finite over the `f32` range whenever the divergence is.
+/// That is `Σ_k B(α_k, β_k) − B(α₀, β₀)` with `B(p, q) = ln Γ(q) − ln Γ(p) − (q − p)ψ(p)`.
+/// As for the [Beta](super::Beta), the growth terms `p φ((q − p)/p)` of the `B` are combined
+/// before they are evaluated, into `Σ_k α_k(1 + d₀) φ(e_k)` (non-negative terms, no difference
+/// of terms of size `α ln α`), and the remainder parts are expanded near equality: large
+/// concentrations and nearly equal pairs keep their digits, and the result is finite over the
+/// `f32` range whenever the divergence is.
 ///
 /// # Examples
 ///
@@ -351,8 +395,22 @@ impl<const D: usize> KlDivergence<D, Dirichlet<D>> for Dirichlet<D> {
             });
         }
         let mut shape = internal::broadcast("kl_divergence(Dirichlet, Dirichlet)", &[pd, qd])?;
-        let parts = ln_gamma_bregman(self.concentration.clone(), q.concentration.clone());
-        let kl = parts.sum_dim(D - 1) - ln_gamma_bregman(self.total(), q.total());
+        let full = shape;
+        let (pk, qk) = (
+            self.concentration.clone().expand(full),
+            q.concentration.clone().expand(full),
+        );
+        let (p0, q0) = (self.total(), q.total());
+        // the change of the total term by term: q₀ − p₀ loses a small component's change
+        let h0 = (qk.clone() - pk.clone()).sum_dim(D - 1);
+        let totals = (
+            p0.clone().expand(full),
+            q0.clone().expand(full),
+            h0.clone().expand(full),
+        );
+        let growth = mixture_growth(pk.clone(), qk.clone(), totals);
+        let kl = (growth + remainder_bregman(pk, qk)).sum_dim(D - 1)
+            - remainder_bregman_with(p0, q0, h0);
         shape[D - 1] = 1;
         Ok(kl.expand(shape))
     }

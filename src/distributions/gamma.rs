@@ -5,15 +5,25 @@ use burn::prelude::*;
 use rand_distr::{Distribution as _, StandardNormal};
 
 use super::implicit::{
-    BlockRng, Source, attach, column, draw_blocks, host_values, map_units, open_uniform, to_device,
-    tracked, uniform_noise, xlogy,
+    self, BlockRng, Source, attach, column, draw_blocks, host_values, map_units, open_uniform,
+    to_device, tracked, uniform_noise, xlogy,
 };
 use super::{Distribution, Entropy, Mean, Reparameterized, internal};
 use crate::error::Result;
 use crate::kl::KlDivergence;
 use crate::rng::{NoiseSource, StandardNoise};
-use crate::special::gamma::{growth_remainders, ln_gamma_bregman, ln_gamma_tensor, x_minus_log1p};
+use crate::special::gamma::{
+    growth_remainders, ln_gamma_tensor, relative_entropy_series, remainder_bregman, x_minus_log1p,
+};
 use crate::special::incomplete_gamma::{gamma_elasticity_excess_at, gamma_ln_quantile_ratio};
+
+/// The smallest rate of a validated Gamma (and the smallest `β/√α`): the scale `1/β` and the
+/// standard deviation `√α/β` are at most 1e18, so that the pathwise derivative `∂x/∂β = −x/β`
+/// of every sample is finite too.
+const RATE_MIN: f32 = 1e-18;
+
+/// The requirement string of a Gamma rate.
+const RATE_RANGE: &str = "finite, in [1e-18, f32::MAX] and at least sqrt(concentration)·1e-18 (scale 1/rate and standard deviation sqrt(concentration)/rate at most 1e18)";
 
 /// The Gamma distribution with concentration (shape) α > 0 and rate β > 0, one per element of
 /// the batch.
@@ -51,6 +61,21 @@ use crate::special::incomplete_gamma::{gamma_elasticity_excess_at, gamma_ln_quan
 /// normal `f32`, `1.2e-38`, and are returned as that value (their gradient as computed, i.e.
 /// about 0). [`log_rsample`](Self::log_rsample) returns `ln x` instead, exact for every
 /// concentration: use it for costs of `ln x` (a Dirichlet's log-probabilities, a sparse prior).
+///
+/// # Valid range
+///
+/// Checked by [`new`](Self::new): concentration α in `[1e-18, 1e19]`, rate β in
+/// `[1e-18, f32::MAX]` with `√α/β ≤ 1e18` (the scale `1/β` and the standard deviation `√α/β`
+/// at most 1e18). For everything it accepts, every sample is a finite positive `f32` (about
+/// `α/β + 20√α/β + 40/β` at most, below 1e28; a draw below `1.2e-38` is returned as
+/// `1.2e-38`), and so are the log-density at it, the derivatives `∂x/∂α` and
+/// `∂x/∂β = −x/β` (below `6.1e37`), `ln x` from [`log_rsample`](Self::log_rsample) and its
+/// implicit derivative (`|∂ln x/∂α| ≲ 37/α² ≤ 3.7e37`), the mean (`≤ 3.2e27`), the variance
+/// (`≤ 1e36`) and the entropy. Below α = 1e-18 a draw is below the `f32` range with
+/// probability `1 − 1e-16` and the implicit derivative of `ln x` overflows; above 1e19 the
+/// `f32` grid of samples is coarser than the standard deviation by a factor of 200 or more.
+/// [`new_unchecked`](Self::new_unchecked) accepts any positive parameters without these
+/// guarantees.
 ///
 /// # Shapes
 ///
@@ -93,13 +118,27 @@ impl<const D: usize> Gamma<D> {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) unless every concentration
-    /// and rate is finite and positive (a device sync each);
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) outside the
+    /// [valid range](Self#valid-range): a concentration outside `[1e-18, 1e19]`, a rate outside
+    /// `[1e-18, f32::MAX]` or below `√α·1e-18`, NaN or infinity (a device sync each);
     /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when the shapes do not broadcast.
     pub fn new(concentration: Tensor<D>, rate: Tensor<D>) -> Result<Self> {
         let out = Self::new_unchecked(concentration, rate)?;
-        internal::positive(Self::NAME, "concentration", &out.concentration)?;
-        internal::positive(Self::NAME, "rate", &out.rate)?;
+        implicit::concentration(Self::NAME, "concentration", &out.concentration)?;
+        internal::in_range(
+            Self::NAME,
+            "rate",
+            &out.rate,
+            (RATE_MIN, f32::MAX),
+            RATE_RANGE,
+        )?;
+        // the standard deviation √α/β at most 1e18 (√α ≤ 1e18·β; β·1e18 → +∞ is simply large)
+        let too_spread = out
+            .concentration
+            .clone()
+            .sqrt()
+            .greater(out.rate.clone().mul_scalar(1.0 / RATE_MIN));
+        internal::reject_if(Self::NAME, "rate", too_spread, RATE_RANGE)?;
         Ok(out)
     }
 
@@ -254,12 +293,21 @@ impl<const D: usize> Distribution<D> for Gamma<D> {
     /// `α ln β + (α − 1) ln x − βx − ln Γ(α)` for `x > 0`, computed as
     /// `−α (r − 1 − ln r) − ln x − R(α)` with `r = βx/α` and `R(α) = ln Γ(α) − α ln α + α`, so
     /// that no term of size `α ln α` appears (finite over the whole `f32` range where the density
-    /// is representable). At `x = 0` the limit (−∞, `ln β` at α = 1, or +∞); −∞ for `x < 0`.
+    /// is representable). At `x = 0` the limit (−∞, `ln β` at α = 1, or +∞); −∞ for `x < 0`
+    /// and for `x` NaN or infinite (outside the support).
     fn log_prob(&self, value: &Tensor<D>) -> Result<Tensor<D>> {
         let shape = internal::value_shape("Gamma::log_prob", value.dims(), self.shape)?;
-        let below = value.clone().lower_elem(0.0).expand(shape);
+        let finite = value.clone().is_finite();
+        let below = value
+            .clone()
+            .lower_elem(0.0)
+            .bool_or(finite.clone().bool_not())
+            .expand(shape);
         let at_zero = value.clone().equal_elem(0.0).expand(shape);
-        let x = value.clone().clamp_min(f32::MIN_POSITIVE);
+        let x = value
+            .clone()
+            .mask_fill(finite.bool_not(), 1.0)
+            .clamp_min(f32::MIN_POSITIVE);
         let alpha = self.concentration.clone();
         let (r, _) = growth_remainders(alpha.clone());
         let s = (self.rate.clone() * x.clone() / alpha.clone()).sub_scalar(1.0);
@@ -323,10 +371,21 @@ impl<const D: usize> Reparameterized<D> for Gamma<D> {
 /// `KL(Gamma(α₁, β₁) ‖ Gamma(α₂, β₂)) = (α₁ − α₂)ψ(α₁) − ln Γ(α₁) + ln Γ(α₂)
 /// + α₂ ln(β₁/β₂) + α₁(β₂ − β₁)/β₁`, element-wise.
 ///
-/// Computed as `B(α₁, α₂) + α₁ (t − 1 − ln t) + (α₁ − α₂) ln t` with `t = β₂/β₁` and
-/// `B(p, q) = ln Γ(q) − ln Γ(p) − (q − p)ψ(p) ≥ 0` evaluated without cancellation
-/// (`special/gamma.rs`): every intermediate stays finite over the `f32` range whenever the
-/// divergence does.
+/// With `ln Γ(x) = x ln x − x + R(x)`, `t = β₂/β₁` and `m = (α₂/α₁)/t` (the ratio of the means
+/// `μ₁/μ₂`), the terms that grow with α collect into one non-negative product:
+///
+/// `KL = α₁ t φ(m) + R(α₂) − R(α₁) − (α₂ − α₁)R′(α₁)`, `φ(m) = m ln m − m + 1`
+///
+/// (expand `α₂ ln α₂ − α₁ ln α₁ − (α₂ − α₁)(ln α₁ + 1) + α₂ ln(1/t) + α₁(t − 1)`
+/// `= α₁[(1 + d) ln((1 + d)/t) − (1 + d − t)]` with `α₂ = α₁(1 + d)`). `m − 1` is formed as
+/// `(d − s)/(1 + s)`, `s = t − 1`, from the two relative differences (each exact to one
+/// rounding), and `α₁ t φ(m)` by the series of `φ` near `m = 1`, elsewhere as
+/// `α₂(ln m − 1) + α₁ t` (`α₁ t m = α₂`; one term dominates, and `α₁ t = e^{ln α₁ + ln t}`
+/// overflows only where the divergence does): two Gammas with large shapes and nearly
+/// equal means (`Gamma(1e10, 3)` against `Gamma(1.3e10, 3.9)`) keep their digits, where the
+/// separate terms `α₁(t − 1 − ln t)` and `(α₁ − α₂) ln t` cancel to nothing in `f32`. `R` and
+/// `R′` stay small (`special/gamma.rs`). Where the exact value exceeds `f32::MAX` the result is
+/// `+∞`.
 ///
 /// # Examples
 ///
@@ -346,17 +405,25 @@ impl<const D: usize> KlDivergence<D, Gamma<D>> for Gamma<D> {
     fn kl_divergence(&self, q: &Gamma<D>) -> Result<Tensor<D>> {
         let shape = internal::broadcast("kl_divergence(Gamma, Gamma)", &[self.shape, q.shape])?;
         let (a1, a2) = (self.concentration.clone(), q.concentration.clone());
-        // t = β₂/β₁ in logarithms; α₁(t − 1 − ln t) by its series near t = 1, else as
-        // e^{ln α₁ + ln t} − α₁(1 + ln t) (finite when t leaves the f32 range)
-        let ln_t = q.rate.clone().log() - self.rate.clone().log();
-        let s = (q.rate.clone() - self.rate.clone()) / self.rate.clone();
-        let near = s.clone().abs().lower_elem(0.1).expand(shape);
-        let series = (a1.clone() * x_minus_log1p(s.clamp(-0.1, 0.1))).expand(shape);
-        let direct = ((a1.clone().log() + ln_t.clone()).exp()
-            - a1.clone() * ln_t.clone().add_scalar(1.0))
-        .expand(shape);
-        let rate_part = direct.mask_where(near, series);
-        let kl = ln_gamma_bregman(a1.clone(), a2.clone()) + rate_part + (a1 - a2) * ln_t;
+        let (b1, b2) = (self.rate.clone(), q.rate.clone());
+        let ln_t = b2.clone().log() - b1.clone().log();
+        // m − 1 = (d − s)/(1 + s), d = (α₂ − α₁)/α₁, s = t − 1; ln m from the logarithms
+        let d = (a2.clone() - a1.clone()) / a1.clone();
+        let s = (b2 - b1.clone()) / b1;
+        let e = (d - s.clone()) / s.add_scalar(1.0);
+        // 0/0 where both ratios leave f32 (then m is far from 1 anyway)
+        let e = e.clone().mask_fill(e.is_nan(), 1.0);
+        let ln_m = a2.clone().log() - a1.clone().log() - ln_t.clone();
+        let ln_scale = a1.clone().log() + ln_t;
+        // near m = 1: α₁ t φ(m) by the series of φ (α₁ t ≈ α₂ there; its exponent clamped so
+        // that the branch not taken stays finite for the gradient)
+        let near = e.clone().abs().lower_elem(0.1);
+        let series = ln_scale.clone().clamp_max(80.0).exp() * relative_entropy_series(e);
+        // elsewhere α₁ t φ(m) = α₂(ln m − 1) + α₁ t (α₁ t m = α₂): no cancellation (one term
+        // dominates on each side of m = 1), no overflow unless the divergence itself does
+        let direct = a2.clone() * ln_m.sub_scalar(1.0) + ln_scale.exp();
+        let growth = direct.mask_where(near, series);
+        let kl = growth + remainder_bregman(a1, a2);
         Ok(kl.expand(shape))
     }
 }

@@ -21,7 +21,44 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
+use super::internal;
+use crate::error::Result;
 use crate::rng::NoiseSource;
+
+/// The smallest concentration (Gamma shape, Beta and Dirichlet concentrations; half the degrees
+/// of freedom of Chi2 and Student-t) a validated constructor accepts.
+///
+/// Below it nothing is left to sample in `f32`: a Gamma(α) draw is below the smallest normal
+/// `f32` with probability `1 − 87α` or so (every draw is returned as `1.2e-38`), and the
+/// implicit derivative of `ln x`, `∂ln x/∂α ≈ −ln U/α²` with `|ln U| ≤ 37`, leaves the `f32`
+/// range below `3.3e-19` (it would be clamped, i.e. wrong). At `1e-18` it is at most `3.7e37`,
+/// and `ψ(α) ≈ −1/α`, the gradient of the log-density, is `−1e18`.
+pub(crate) const CONCENTRATION_MIN: f32 = 1e-18;
+
+/// The largest concentration a validated constructor accepts: the Gamma quantile transform and
+/// the Marsaglia–Tsang sampler are exact in `f64` there, and every derived quantity (a Gamma
+/// mean `α/β` at the smallest rate allowed for it, a log-density `−α(r − 1 − ln r)`, the sum
+/// `α₀` of a Dirichlet row) stays far inside `f32`.
+pub(crate) const CONCENTRATION_MAX: f32 = 1e19;
+
+/// The requirement string of a concentration.
+pub(crate) const CONCENTRATION_RANGE: &str = "finite and in [1e-18, 1e19]";
+
+/// Fails with [`Error::InvalidParameter`](crate::Error::InvalidParameter) unless every element
+/// is a valid concentration, finite and in `[CONCENTRATION_MIN, CONCENTRATION_MAX]`.
+pub(crate) fn concentration<const D: usize>(
+    owner: &'static str,
+    name: &'static str,
+    t: &Tensor<D>,
+) -> Result<()> {
+    internal::in_range(
+        owner,
+        name,
+        t,
+        (CONCENTRATION_MIN, CONCENTRATION_MAX),
+        CONCENTRATION_RANGE,
+    )
+}
 
 /// The generator each block of a draw uses.
 pub(crate) type BlockRng = Xoshiro256PlusPlus;

@@ -154,19 +154,6 @@ pub(crate) fn in_range<const D: usize>(
     }
 }
 
-/// Fails with [`Error::InvalidParameter`] unless every element is finite and `> 0`.
-pub(crate) fn positive<const D: usize>(
-    owner: &'static str,
-    name: &'static str,
-    t: &Tensor<D>,
-) -> Result<()> {
-    let bad = t
-        .clone()
-        .lower_equal_elem(0.0)
-        .bool_or(t.clone().is_finite().bool_not());
-    reject_if(owner, name, bad, "finite and > 0")
-}
-
 /// Fails unless every element is a valid scale: finite, in `[SCALE_MIN, SCALE_MAX]`.
 pub(crate) fn scale<const D: usize>(
     owner: &'static str,

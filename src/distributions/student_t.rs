@@ -6,14 +6,19 @@ use rand_distr::{Distribution as _, StandardNormal};
 
 use super::gamma::standard_gamma;
 use super::implicit::{
-    Source, attach, column, draw_blocks, host_values, map_units, to_device, tracked, uniform_noise,
-    widened,
+    CONCENTRATION_MAX, CONCENTRATION_MIN, Source, attach, column, draw_blocks, host_values,
+    map_units, to_device, tracked, uniform_noise, widened,
 };
 use super::{Distribution, Entropy, Mean, Reparameterized, internal};
 use crate::error::Result;
 use crate::rng::{NoiseSource, StandardNoise};
 use crate::special::gamma::{digamma_half_difference, ln_gamma_half_ratio, log1p};
 use crate::special::incomplete_gamma::{gamma_elasticity_excess, gamma_ln_quantile_ratio};
+
+/// The smallest scale a validated Student-t accepts: `σ²` is then a normal `f32`, so that the
+/// gradient of the log-density in σ (Burn differentiates `a/σ` as `−a/σ²`) is finite; at the
+/// crate's general scale minimum, `1.2e-38`, it is `0/0`.
+const SCALE_MIN: f32 = 1e-18;
 
 /// `½ ln π`.
 const HALF_LN_PI: f64 = 0.572_364_942_924_700_1;
@@ -41,6 +46,19 @@ const HALF_LN_PI: f64 = 0.572_364_942_924_700_1;
 /// the gamma implicitly: with `e = (α/G)∂G/∂α − 1` from the implicit Gamma derivative
 /// (Figurnov et al. 2018), `∂T/∂ν = −T e/(2ν)` for `rsample`, computed without the
 /// cancellation of `1/(2ν) − ∂ln G/∂ν/2` for large ν.
+///
+/// # Valid range
+///
+/// Checked by [`new`](Self::new): `df` in `[2e-18, 2e19]` (the Gamma concentration `ν/2` in
+/// its range, see [`Gamma`](super::Gamma#valid-range)), `loc` finite, `scale` in `[1e-18, 1e19]`
+/// (the location-scale bound above; below, `σ²` leaves the normal `f32` range and the gradient
+/// of the log-density in σ is `0/0`). For everything it accepts, samples, the log-density at
+/// them and its gradients, and the entropy are finite. Heavy tails put draws beyond `f32`: for
+/// ν below about 0.2 the extreme noise values give `|T| > f32::MAX`, and a sample `μ + σT`
+/// beyond the finite `f32` range is returned as `±f32::MAX` (a constant there, its gradient 0).
+/// For ν below 1 the derivative `∂x/∂ν = σ ∂T/∂ν` of a far-tail draw (`∂T/∂ν ≈ T ln|T|/ν`)
+/// can exceed `f32` itself: it is then infinite, deliberately, as its exact value is. The mean
+/// is NaN for ν ≤ 1 and the variance +∞ (1 < ν ≤ 2) or NaN (ν ≤ 1), where they do not exist.
 ///
 /// # Shapes
 ///
@@ -81,14 +99,27 @@ impl<const D: usize> StudentT<D> {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) unless `df` and `scale` are
-    /// finite and positive and `loc` finite (a device sync each);
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) outside the
+    /// [valid range](Self#valid-range): `df` not in `[2e-18, 2e19]`, `loc` not finite, `scale`
+    /// not in `[1e-18, 1e19]` (a device sync each);
     /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when the shapes do not broadcast.
     pub fn new(df: Tensor<D>, loc: Tensor<D>, scale: Tensor<D>) -> Result<Self> {
         let out = Self::new_unchecked(df, loc, scale)?;
-        internal::positive(Self::NAME, "df", &out.df)?;
+        internal::in_range(
+            Self::NAME,
+            "df",
+            &out.df,
+            (2.0 * CONCENTRATION_MIN, 2.0 * CONCENTRATION_MAX),
+            "finite and in [2e-18, 2e19] (twice the Gamma concentration range)",
+        )?;
         internal::finite(Self::NAME, "loc", &out.loc)?;
-        internal::positive(Self::NAME, "scale", &out.scale)?;
+        internal::in_range(
+            Self::NAME,
+            "scale",
+            &out.scale,
+            (SCALE_MIN, internal::SCALE_MAX),
+            "finite and in [1e-18, 1e19]",
+        )?;
         Ok(out)
     }
 
@@ -131,6 +162,15 @@ impl<const D: usize> StudentT<D> {
             .mask_fill(nu.clone().lower_equal_elem(2.0), f32::INFINITY)
             .mask_fill(nu.lower_equal_elem(1.0), f32::NAN);
         v.expand(self.shape)
+    }
+
+    /// `μ + σT`, with a value beyond the finite `f32` range returned as `±f32::MAX` (a
+    /// constant there: no gradient). NaN stays NaN.
+    fn located(&self, t: Tensor<D>) -> Tensor<D> {
+        let x = self.loc.clone() + self.scale.clone() * t;
+        let beyond = x.clone().abs().greater_elem(f32::MAX);
+        let edge = x.clone().detach().sign().mul_scalar(f32::MAX);
+        x.mask_where(beyond, edge)
     }
 
     /// The standardized sample `T` with `∂T/∂ν` attached.
@@ -224,31 +264,50 @@ impl<const D: usize> Distribution<D> for StudentT<D> {
 
     fn sample(&self, noise: &mut NoiseSource) -> Tensor<D> {
         let t = self.draw_standard(Source::Noise(noise), false);
-        (self.loc.clone() + self.scale.clone() * t).detach()
+        self.located(t).detach()
     }
 
     /// `ln Γ((ν + 1)/2) − ln Γ(ν/2) − ½ ln(νπ) − ln σ − ((ν + 1)/2) ln(1 + t²)`,
     /// `t = (x − μ)/(σ√ν)`; for `t > e^{10}` the logarithm is taken as
     /// `2 ln t + ln(1 + t⁻²)` with `ln t = ln|x − μ| − ln σ − ½ ln ν`, so far tails (a t with
-    /// ν = 1e-3 puts most of its mass beyond `f32::MAX`) keep a finite log-density.
+    /// ν = 1e-3 puts most of its mass beyond `f32::MAX`) keep a finite log-density. `x − μ` is
+    /// formed as `2(x/2 − μ/2)`, finite for every finite `x` and `μ` (their difference can
+    /// exceed `f32::MAX`), and `t` only where it is at most `e^{10}`. `−∞` for `x` NaN or
+    /// infinite (outside the real line).
     fn log_prob(&self, value: &Tensor<D>) -> Result<Tensor<D>> {
         let shape = internal::value_shape("StudentT::log_prob", value.dims(), self.shape)?;
+        let outside = value.clone().is_finite().bool_not().expand(shape);
         let nu = self.df.clone();
-        let diff = value.clone() - self.loc.clone();
-        let t = diff.clone() / (self.scale.clone() * nu.clone().sqrt());
-        let ln_t = diff.abs().clamp_min(f32::MIN_POSITIVE).log()
+        let x = value
+            .clone()
+            .mask_fill(value.clone().is_finite().bool_not(), 0.0);
+        let half = (x.mul_scalar(0.5) - self.loc.clone().mul_scalar(0.5)).expand(shape);
+        let magnitude = half.clone().abs();
+        let ln_t = (magnitude.clone().clamp_min(f32::MIN_POSITIVE).log()
             - self.scale.clone().log()
-            - nu.clone().log().mul_scalar(0.5);
-        let far = ln_t.clone().greater_elem(10.0);
+            - nu.clone().log().mul_scalar(0.5))
+        .add_scalar(core::f32::consts::LN_2)
+        .expand(shape);
+        // a difference below the normal range is 0 (some backends flush it), never "far"
+        let far = ln_t
+            .clone()
+            .greater_elem(10.0)
+            .bool_and(magnitude.greater_equal_elem(f32::MIN_POSITIVE));
         let ln_tc = ln_t.clamp_min(10.0);
         let tail = ln_tc.clone().mul_scalar(2.0) + log1p(ln_tc.mul_scalar(-2.0).exp());
+        // |t| ≤ e^{10} where it is used: no overflow, no 0/0
+        let near_half = half.mask_fill(far.clone(), 0.0);
+        let t = near_half.mul_scalar(2.0) / self.scale.clone() / nu.clone().sqrt();
         let near = log1p(t.clamp(-3e4, 3e4).square());
         let log_term = near.mask_where(far, tail);
         let lp = ln_gamma_half_ratio(nu.clone().mul_scalar(0.5))
             - nu.clone().log().mul_scalar(0.5)
             - self.scale.clone().log()
             - nu.add_scalar(1.0).mul_scalar(0.5) * log_term;
-        Ok(lp.sub_scalar(HALF_LN_PI).expand(shape))
+        Ok(lp
+            .sub_scalar(HALF_LN_PI)
+            .expand(shape)
+            .mask_fill(outside, f32::NEG_INFINITY))
     }
 
     fn replicate(&self, n: usize) -> Self {
@@ -296,12 +355,12 @@ impl<const D: usize> Reparameterized<D> for StudentT<D> {
     /// `μ + σ √ν sinh((ln G₁ − ln G₂)/2)` with two Gamma(ν/2) quantiles of `eps` (`[..., 2K]`).
     fn transform_noise(&self, eps: Tensor<D>) -> Tensor<D> {
         let t = self.draw_standard(Source::Uniform(uniform_noise(&eps)), true);
-        self.loc.clone() + self.scale.clone() * t
+        self.located(t)
     }
 
     /// `μ + σ ε √(α/G)` with a Marsaglia–Tsang Gamma(ν/2) draw.
     fn rsample(&self, noise: &mut NoiseSource) -> Tensor<D> {
         let t = self.draw_standard(Source::Noise(noise), true);
-        self.loc.clone() + self.scale.clone() * t
+        self.located(t)
     }
 }

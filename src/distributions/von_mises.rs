@@ -19,6 +19,15 @@ use crate::special::von_mises_cdf::{von_mises_implicit_derivative, von_mises_qua
 /// `ln 2π`.
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
+/// The smallest concentration a validated von Mises accepts: the smallest normal `f32` (below
+/// it a backend may flush κ to 0).
+const KAPPA_MIN: f32 = f32::MIN_POSITIVE;
+
+/// The largest concentration a validated von Mises accepts: the log-density
+/// `−2κ sin²((x − μ)/2)` stays finite for every `x` (at most `2e19` in magnitude), and the
+/// angle's spread `1/√κ ≥ 3e-10` is still resolved in `f64`.
+const KAPPA_MAX: f32 = 1e19;
+
 /// The von Mises distribution with location μ and concentration κ > 0, one per element of the
 /// batch: the circular analogue of the normal.
 ///
@@ -46,6 +55,12 @@ const LN_2PI: f64 = 1.837_877_066_409_345_5;
 /// (`special/von_mises_cdf.rs`): within `1e-6` relative of quadrature over κ from `1e-3` to
 /// `1e3` in the bulk. PyTorch's `VonMises` has no `rsample`; TFP's uses a series and a normal
 /// approximation for large κ.
+///
+/// # Valid range
+///
+/// Checked by [`new`](Self::new): `loc` finite, κ in `[1.2e-38, 1e19]`. For everything it
+/// accepts, samples (within π of μ), the log-density at every real `x` and its gradients, the
+/// implicit gradient of the samples, the mean and the entropy are finite.
 ///
 /// # Shapes
 ///
@@ -87,12 +102,19 @@ impl<const D: usize> VonMises<D> {
     /// # Errors
     ///
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for a non-finite `loc` or a
-    /// concentration that is not finite and positive (a device sync each);
+    /// concentration outside `[1.2e-38, 1e19]`, the [valid range](Self#valid-range) (a device
+    /// sync each);
     /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when the shapes do not broadcast.
     pub fn new(loc: Tensor<D>, concentration: Tensor<D>) -> Result<Self> {
         let out = Self::new_unchecked(loc, concentration)?;
         internal::finite(Self::NAME, "loc", &out.loc)?;
-        internal::positive(Self::NAME, "concentration", &out.concentration)?;
+        internal::in_range(
+            Self::NAME,
+            "concentration",
+            &out.concentration,
+            (KAPPA_MIN, KAPPA_MAX),
+            "finite and in [1.2e-38, 1e19] (f32::MIN_POSITIVE to 1e19)",
+        )?;
         Ok(out)
     }
 
@@ -186,13 +208,19 @@ impl<const D: usize> Distribution<D> for VonMises<D> {
     }
 
     /// `κ cos(x − μ) − ln(2π I₀(κ))` as `−2κ sin²((x − μ)/2) − ln 2π − ln(e^{−κ} I₀(κ))`, for
-    /// every real `x` (the density is 2π-periodic).
+    /// every real `x` (the density is 2π-periodic; `x/2 − μ/2` does not overflow); −∞ for `x`
+    /// NaN or infinite (off the real line).
     fn log_prob(&self, value: &Tensor<D>) -> Result<Tensor<D>> {
         let shape = internal::value_shape("VonMises::log_prob", value.dims(), self.shape)?;
-        let s = ((value.clone() - self.loc.clone()).mul_scalar(0.5)).sin();
+        let off = value.clone().is_finite().bool_not();
+        let x = value.clone().mask_fill(off.clone(), 0.0);
+        let s = (x.mul_scalar(0.5) - self.loc.clone().mul_scalar(0.5)).sin();
         let kappa = self.concentration.clone();
         let lp = (kappa.clone() * s.square()).mul_scalar(-2.0) - ln_bessel_i0e(kappa);
-        Ok(lp.sub_scalar(LN_2PI).expand(shape))
+        Ok(lp
+            .sub_scalar(LN_2PI)
+            .expand(shape)
+            .mask_fill(off.expand(shape), f32::NEG_INFINITY))
     }
 
     fn replicate(&self, n: usize) -> Self {

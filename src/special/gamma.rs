@@ -139,12 +139,13 @@ pub(crate) fn polynomial<const D: usize>(x: Tensor<D>, coefficients: &[f64]) -> 
 /// (Goldberg's correction of the rounding of `u`; `x` itself where `u` rounds to 1). Some
 /// backends evaluate `log1p` as `ln(1 + x)`, which loses all digits for `|x| < 1e-7` (wgpu on
 /// Mesa does); the terms that multiply it by a large factor (a Student-t with ν = 10⁶) need it
-/// exact.
+/// exact. Finite for every finite `x > −1`, `f32::MAX` included.
 pub(crate) fn log1p<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     let u = x.clone().add_scalar(1.0);
     let d = u.clone().sub_scalar(1.0);
     let same = d.clone().equal_elem(0.0);
-    let corrected = u.log() * x.clone() / d.mask_fill(same.clone(), 1.0);
+    // x/d ≈ 1 first: ln(u)·x overflows for x above f32::MAX/89
+    let corrected = u.log() * (x.clone() / d.mask_fill(same.clone(), 1.0));
     corrected.mask_where(same, x)
 }
 
@@ -322,10 +323,121 @@ pub(crate) fn ln_beta_tensor<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tens
 /// the part that grows is a multiple of `p` times a bounded function of the ratio `q/p`, and
 /// `R`, `R′` stay small, so no intermediate overflows or cancels catastrophically when the
 /// result is representable (`ln Γ(q) − ln Γ(p)` alone would, for `p, q ~ 10³⁷`).
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn ln_gamma_bregman<const D: usize>(p: Tensor<D>, q: Tensor<D>) -> Tensor<D> {
+    ratio_entropy_term(p.clone(), q.clone()) + remainder_bregman(p, q)
+}
+
+/// `R(q) − R(p) − (q − p)R′(p)` with `R(x) = ln Γ(x) − x ln x + x`: the part of
+/// [`ln_gamma_bregman`] beyond the growth term `q ln(q/p) − (q − p)`, element-wise, for
+/// `p, q > 0`.
+///
+/// With `h = q − p` and `d = h/p`: where `|d| ≥ 0.1` directly from `R` and `R′`. Near `q = p`
+/// that difference of `O(1)` numbers is `O(h²)` and cancels in `f32`, so there it is expanded
+/// analytically (Bregman divergences are linear in the function):
+///
+/// - `p ≥ 8`: `R(y) = ½ ln 2π − ½ ln y + S(y)`, `S(y) = 1/(12y) − 1/(360y³) + 1/(1260y⁵)`
+///   (Stirling), so the divergence is `½(d − ln(1 + d)) + Σ_m c_m p^{−m} d² Q_m(d)` with
+///   `(1 + d)^{−m} − 1 + md = d² Q_m(d)`: `Q₁ = 1/(1 + d)`, `Q₃ = (6 + 8d + 3d²)/(1 + d)³`,
+///   `Q₅ = (15 + 40d + 45d² + 24d³ + 5d⁴)/(1 + d)⁵`;
+/// - `p < 8`: with `p′ = p + 8` and `ln Γ(x) = ln Γ(x + 8) − Σ_{k<8} ln(x + k)`,
+///   `R(x) = R(x + 8) + [x′ ln x′ − x′] − [x ln x − x] − Σ_k ln(x + k)`, so the divergence is
+///   the `p ≥ 8` form at `(p′, q′)` plus `p′φ(h/p′) − pφ(d)` plus `Σ_k (s_k − ln(1 + s_k))`,
+///   `s_k = h/(p + k)`, with `φ(x) = (1 + x) ln(1 + x) − x`, every piece by its series.
+///
+/// Each piece is `O(h²)` with no cancellation beyond a small factor, so nearly equal arguments
+/// keep their relative digits.
+pub(crate) fn remainder_bregman<const D: usize>(p: Tensor<D>, q: Tensor<D>) -> Tensor<D> {
+    let h = q.clone() - p.clone();
+    remainder_bregman_with(p, q, h)
+}
+
+/// [`remainder_bregman`] with the difference `h = q − p` given: for sums of parameters, whose
+/// difference `Σ_k (q_k − p_k)` is exact where `Σ q_k − Σ p_k` loses a small term's change.
+pub(crate) fn remainder_bregman_with<const D: usize>(
+    p: Tensor<D>,
+    q: Tensor<D>,
+    h: Tensor<D>,
+) -> Tensor<D> {
+    let d = h.clone() / p.clone();
+    let near = d.clone().abs().lower_elem(0.1);
     let (r_p, dr_p) = growth_remainders(p.clone());
     let (r_q, _) = growth_remainders(q.clone());
-    ratio_entropy_term(p.clone(), q.clone()) + r_q - r_p - (q - p) * dr_p
+    let direct = r_q - r_p - h * dr_p;
+    // the near branches on clamped inputs (finite in the branch not taken)
+    let dn = d.clamp(-0.1, 0.1);
+    let large = p.clone().greater_equal_elem(SHIFT);
+    let stirling_part = |y: Tensor<D>, e: Tensor<D>| -> Tensor<D> {
+        let inv = y.recip();
+        let one = e.clone().add_scalar(1.0);
+        let q1 = one.clone().recip();
+        let q3 = polynomial(e.clone(), &[6.0, 8.0, 3.0]) / one.clone().powi_scalar(3);
+        let q5 = polynomial(e.clone(), &[15.0, 40.0, 45.0, 24.0, 5.0]) / one.powi_scalar(5);
+        let inv2 = inv.clone().square();
+        let inv3 = inv2.clone() * inv.clone();
+        let s = inv.clone() * q1 * (1.0 / 12.0) - inv3.clone() * q3 * (1.0 / 360.0)
+            + inv3 * inv2 * q5 * (1.0 / 1260.0);
+        x_minus_log1p(e.clone()).mul_scalar(0.5) + s * e.square()
+    };
+    let pl = p.clone().clamp_min(SHIFT);
+    let at_large = stirling_part(pl, dn.clone());
+    let ps = p.clamp_max(SHIFT);
+    let hs = dn.clone() * ps.clone();
+    let pp = ps.clone().add_scalar(SHIFT);
+    let dp = hs.clone() / pp.clone();
+    let mut shifted = stirling_part(pp.clone(), dp.clone()) + pp * relative_entropy_series(dp)
+        - ps.clone() * relative_entropy_series(dn);
+    for k in 0..8 {
+        shifted = shifted + x_minus_log1p(hs.clone() / ps.clone().add_scalar(k as f32));
+    }
+    direct.mask_where(near, shifted.mask_where(large, at_large))
+}
+
+/// The part of `Σ_k B(p_k, q_k) − B(p₀, q₀)` (`p₀ = Σ_k p_k`, `q₀ = Σ_k q_k`) that grows with
+/// the parameters, for one component `k`: `p_k(1 + d₀) φ(e_k)`, `φ(x) = (1 + x) ln(1 + x) − x`,
+/// `d_k = (q_k − p_k)/p_k`, `d₀ = (q₀ − p₀)/p₀`, `1 + e_k = (1 + d_k)/(1 + d₀)`. Summed over `k`
+/// it equals `Σ_k p_k φ(d_k) − p₀ φ(d₀)` (the linear terms cancel, `Σ_k p_k(d_k − d₀) = 0`), a
+/// sum of non-negative terms instead of a difference of large ones. By the series of `φ` where
+/// `|e_k| < 0.1`, else as `q_k L − (q_k − p_k) + (p_k/p₀)(q₀ − p₀)`,
+/// `L = ln(q_k/p_k) − ln(q₀/p₀)` from logarithms. The totals come as `(p₀, q₀, h₀)` with
+/// `h₀ = Σ_k (q_k − p_k)` summed term by term (`q₀ − p₀` would lose a small component's change
+/// to the rounding of `q₀`).
+pub(crate) fn mixture_growth<const D: usize>(
+    pk: Tensor<D>,
+    qk: Tensor<D>,
+    (p0, q0, h0): (Tensor<D>, Tensor<D>, Tensor<D>),
+) -> Tensor<D> {
+    let dk = (qk.clone() - pk.clone()) / pk.clone();
+    let d0 = h0.clone() / p0.clone();
+    let one_d0 = d0.clone().add_scalar(1.0);
+    let e = (dk - d0) / one_d0.clone();
+    let e = e.clone().mask_fill(e.is_nan(), 1.0);
+    let near = e.clone().abs().lower_elem(0.1);
+    let series = pk.clone() * one_d0 * relative_entropy_series(e);
+    let l = qk.clone().log() - pk.clone().log() - q0.clone().log() + p0.clone().log();
+    let direct = qk.clone() * l - (qk - pk.clone()) + pk / p0 * h0;
+    direct.mask_where(near, series)
+}
+
+/// `φ(1 + e) = (1 + e) ln(1 + e) − e` for `|e| ≤ 0.1` (clamped there), by its series
+/// `e² Σ_{n≥0} (−e)ⁿ/((n + 1)(n + 2))` (to `e¹⁰`, truncation below `1e-10` relative): the
+/// direct form cancels near `e = 0`.
+pub(crate) fn relative_entropy_series<const D: usize>(e: Tensor<D>) -> Tensor<D> {
+    let es = e.clamp(-0.1, 0.1);
+    polynomial(
+        es.clone(),
+        &[
+            0.5,
+            -1.0 / 6.0,
+            1.0 / 12.0,
+            -1.0 / 20.0,
+            1.0 / 30.0,
+            -1.0 / 42.0,
+            1.0 / 56.0,
+            -1.0 / 72.0,
+            1.0 / 90.0,
+        ],
+    ) * es.square()
 }
 
 /// `ln Γ(x + ½) − ln Γ(x)` element-wise for `x > 0` (the Student-t normalizer), accurate for

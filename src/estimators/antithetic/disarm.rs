@@ -167,9 +167,10 @@ impl DisArm {
         let dims = theta.dims();
         let per_element: usize = dims.iter().product();
         let gradient = per_draw.reshape([n, per_element]).sum_dim(0).reshape(dims);
-        let term = sum_per_row(theta * gradient);
+        // (θ − sg θ)·g, exactly 0 forward even where θ·g overflows
+        let term = sum_per_row(super::tangent(theta) * gradient);
         Ok(Estimate {
-            surrogate: bound + (term.clone() - term.detach()),
+            surrogate: bound + term,
             costs: by_draw(detached, 2 * n),
             samples,
         })

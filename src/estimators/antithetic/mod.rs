@@ -91,9 +91,14 @@ impl<const D: usize> AntitheticPairs<D> {
     }
 }
 
+/// `θ − sg(θ)`: exactly 0 forward, the identity backward.
+pub(crate) fn tangent<const D: usize>(theta: Tensor<D>) -> Tensor<D> {
+    theta.clone() - theta.detach()
+}
+
 /// Evaluates `f` once on both halves of the pairs and builds the surrogate
 ///
-/// `s_b = (1/2n) Σ_k f(draw_k) + Σ_j θ_bj · sg(ḡ_bj) − sg(·)`,
+/// `s_b = (1/2n) Σ_k f(draw_k) + Σ_j (θ_bj − sg θ_bj) · sg(ḡ_bj)`,
 ///
 /// with `ḡ_b = (1/n) Σ_i (f(b¹_i) − f(b²_i)) w_i`, the per-pair gradient estimates averaged over
 /// the pairs, for the weights `w` (`[n·B, ...]`, detached) of the estimator. The forward value is
@@ -127,8 +132,9 @@ where
     } else {
         per_pair.reshape([n, per_element]).mean_dim(0).reshape(dims)
     };
-    let term = sum_per_row(theta * mean_gradient);
-    let surrogate = mean_over_draws(costs, 2 * n) + (term.clone() - term.detach());
+    // (θ − sg θ)·ḡ: exactly 0 forward for every finite θ (θ·ḡ − sg(θ·ḡ) is ∞ − ∞ = NaN once
+    // |θ·ḡ| exceeds f32::MAX, at logits near ±3e38)
+    let surrogate = mean_over_draws(costs, 2 * n) + sum_per_row(tangent(theta) * mean_gradient);
     Ok(Estimate {
         surrogate,
         costs: by_draw(detached, 2 * n),

@@ -17,8 +17,13 @@ pub(super) fn check_group(owner: &str, costs: &Tensor<2>) -> Result<[usize; 2]> 
     Ok([n, b])
 }
 
-/// The mean cost of each element's group, broadcast back to `[n, B]`.
+/// The mean cost of each element's group, broadcast back to `[n, B]`, as `Σ_j (f_j/n)`: no
+/// partial sum exceeds the largest cost (a sum first overflows for costs near `f32::MAX`).
 pub(super) fn group_mean(costs: &Tensor<2>) -> Tensor<2> {
     let [n, b] = costs.dims();
-    costs.clone().mean_dim(0).expand([n, b])
+    costs
+        .clone()
+        .mul_scalar(1.0 / n as f64)
+        .sum_dim(0)
+        .expand([n, b])
 }

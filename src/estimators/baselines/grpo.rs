@@ -128,14 +128,28 @@ impl Grpo {
     /// # Errors
     ///
     /// [`Error::InvalidArgument`] for fewer than 2 draws per element.
+    ///
+    /// Computed over the whole `f32` range: the standardized advantage is formed from the
+    /// half-costs `h = f/2` centered, `c = h − h̄` (finite even where `f_i − f̄` exceeds
+    /// `f32::MAX`), scaled by their largest magnitude `M` per group:
+    /// `A_i = (c_i/M) / (s' + ε/(2M))` with `s'` the sample standard deviation of `c/M` (no
+    /// square of a large cost; a group of equal costs gives 0).
     pub fn advantages(&self, costs: &Tensor<2>) -> Result<Tensor<2>> {
         let [n, b] = check_group("GRPO", costs)?;
-        let centered = costs.clone() - group_mean(costs);
         if !self.scale_by_std {
-            return Ok(centered);
+            return Ok(costs.clone() - group_mean(costs));
         }
-        let std = (centered.clone().square().sum_dim(0) / (n as f64 - 1.0)).sqrt();
-        Ok(centered / std.add_scalar(self.epsilon).expand([n, b]))
+        let half = costs.clone().mul_scalar(0.5);
+        let centered = half.clone() - group_mean(&half);
+        let largest = centered
+            .clone()
+            .abs()
+            .max_dim(0)
+            .clamp_min(f32::MIN_POSITIVE);
+        let unit = centered / largest.clone().expand([n, b]);
+        let spread = (unit.clone().square().sum_dim(0) / (n as f64 - 1.0)).sqrt();
+        let denominator = spread + largest.recip().mul_scalar(0.5 * self.epsilon);
+        Ok(unit / denominator.expand([n, b]))
     }
 }
 

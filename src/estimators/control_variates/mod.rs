@@ -197,7 +197,9 @@ impl<const D: usize> ConditionalRelaxation<D> for Bernoulli<D> {
     }
 
     fn relax_perturbed(z: Tensor<D>, temperature: f64) -> Tensor<D> {
-        logistic(z.div_scalar(temperature))
+        // z/τ clamped to the finite range: raw logits near ±3e38 over a small τ are ±∞, and
+        // the backward pass of `logistic` forms x − sg(x)
+        logistic(z.div_scalar(temperature).clamp(f32::MIN, f32::MAX))
     }
 
     fn project(gradient: Tensor<D>, _probabilities: Tensor<D>) -> Tensor<D> {
@@ -263,7 +265,7 @@ mod categorical_relaxation {
     }
 
     pub(super) fn relax<const D: usize>(z: Tensor<D>, temperature: f64) -> Tensor<D> {
-        softmax(z.div_scalar(temperature), D - 1)
+        softmax(z.div_scalar(temperature).clamp(f32::MIN, f32::MAX), D - 1)
     }
 
     pub(super) fn project<const D: usize>(gradient: Tensor<D>, p: Tensor<D>) -> Tensor<D> {

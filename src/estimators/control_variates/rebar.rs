@@ -306,8 +306,9 @@ impl<const D: usize, P: ConditionalRelaxation<D>> Estimator<D, P> for Rebar {
         let score = b.clone() - draw.probabilities.clone();
         let z = draw.perturbed.clone() + path.clone();
         let z_tilde = P::conditional_with_gradient(&draw, path.clone());
-        let relaxed = P::relax_perturbed(z, self.temperature);
-        let relaxed_tilde = P::relax_perturbed(z_tilde, self.temperature);
+        let tau = crate::estimators::straight_through::computing_temperature(self.temperature);
+        let relaxed = P::relax_perturbed(z, tau);
+        let relaxed_tilde = P::relax_perturbed(z_tilde, tau);
         let samples = Tensor::cat(vec![b.clone(), relaxed, relaxed_tilde], 0);
         let costs = f(samples.clone());
         check_costs(&costs, 3 * rows)?;

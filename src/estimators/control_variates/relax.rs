@@ -187,10 +187,10 @@ impl<const D: usize, P: ConditionalRelaxation<D>, C: ControlVariate> Estimator<D
                 .mean_dim(0)
                 .reshape(theta_dims)
         };
-        let term = sum_per_row(theta * mean_estimate);
-        let surrogate = mean_over_draws(costs.clone(), n)
-            + (term.clone() - term.detach())
-            + (variance.clone() - variance.detach());
+        // (θ − sg θ)·ĝ, exactly 0 forward even where θ·ĝ overflows (logits near ±3e38)
+        let term = sum_per_row((theta.clone() - theta.detach()) * mean_estimate);
+        let surrogate =
+            mean_over_draws(costs.clone(), n) + term + (variance.clone() - variance.detach());
         Ok(Estimate {
             surrogate,
             costs: by_draw(costs.detach(), n),

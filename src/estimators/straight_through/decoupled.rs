@@ -121,7 +121,10 @@ impl DecoupledStraightThrough {
         logits: DiscreteLogits<D>,
         noise: &mut NoiseSource,
     ) -> Tensor<D> {
-        let (tf, tb) = (self.forward, self.backward);
+        let (tf, tb) = (
+            super::computing_temperature(self.forward),
+            super::computing_temperature(self.backward),
+        );
         match logits {
             DiscreteLogits::Categorical(logits) => self.categorical(logits, noise),
             DiscreteLogits::Bernoulli(logits) => {
@@ -141,7 +144,10 @@ impl DecoupledStraightThrough {
 impl DecoupledStraightThrough {
     /// The categorical draw for logits with classes on the last axis, normalized or not.
     fn categorical<const D: usize>(&self, logits: Tensor<D>, noise: &mut NoiseSource) -> Tensor<D> {
-        let (tf, tb) = (self.forward, self.backward);
+        let (tf, tb) = (
+            super::computing_temperature(self.forward),
+            super::computing_temperature(self.backward),
+        );
         let a = finite_log(logits);
         let c = a.clone().inner();
         let k = c.dims()[D - 1];

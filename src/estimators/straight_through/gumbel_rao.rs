@@ -129,7 +129,7 @@ impl GumbelRao {
     /// The categorical draw for logits with classes on the last axis, normalized or not (the
     /// conditional draws normalize a constant copy).
     fn categorical<const D: usize>(&self, logits: Tensor<D>, noise: &mut NoiseSource) -> Tensor<D> {
-        let tau = self.temperature;
+        let tau = super::computing_temperature(self.temperature);
         let a = finite_log(logits);
         let c = a.clone().inner();
         let dims = c.dims();
@@ -159,7 +159,7 @@ impl GumbelRao {
     }
 
     fn bernoulli<const D: usize>(&self, logits: Tensor<D>, noise: &mut NoiseSource) -> Tensor<D> {
-        let tau = self.temperature;
+        let tau = super::computing_temperature(self.temperature);
         let c = logits.clone().inner();
         let dims = c.dims();
         let len = dims.iter().product::<usize>();

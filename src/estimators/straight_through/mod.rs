@@ -38,6 +38,19 @@ pub use gumbel_rao::{GumbelRao, gumbel_rao};
 pub use plain::{StraightThrough, straight_through};
 pub use reinmax::{ReinMax, reinmax};
 
+/// The smallest temperature the estimators compute with: a normalized log-probability plus
+/// Gumbel noise (at most 104) divided by it stays below `f32::MAX`. Below it a relaxation is
+/// the Gumbel-max one-hot vector to `f32` precision.
+const TAU_MIN: f64 = 1e-36;
+
+/// A temperature as the estimators compute with it in `f32`: clamped into
+/// `[1e-36, f32::MAX]`, so that it is neither 0 nor `+∞` once rounded (τ = 1e-300 would be 0:
+/// `z/0`, NaN; τ = 1e300 would be `+∞`). Every finite positive τ the constructors accept then
+/// gives finite values and gradients.
+pub(crate) fn computing_temperature(temperature: f64) -> f64 {
+    temperature.clamp(TAU_MIN, f32::MAX as f64)
+}
+
 /// `x − sg(x)`: exactly zero forward for a finite `x`, the identity backward. Multiplied by a
 /// constant and added to a hard sample, it attaches a chosen Jacobian to the sample without
 /// changing its value.

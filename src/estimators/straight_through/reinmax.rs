@@ -110,7 +110,7 @@ impl ReinMax {
         logits: DiscreteLogits<D>,
         noise: &mut NoiseSource,
     ) -> Tensor<D> {
-        let tau = self.temperature;
+        let tau = super::computing_temperature(self.temperature);
         match logits {
             DiscreteLogits::Categorical(logits) => self.categorical(logits, noise),
             DiscreteLogits::Bernoulli(logits) => {
@@ -141,7 +141,11 @@ impl ReinMax {
         let pi = softmax(c.clone(), D - 1);
         // twice the midpoint π_½: 2·J(π_½)δ − ½·J(π)δ
         // = (2π_½ − ½π) ⊙ δ − ½·(2π_½)⟨2π_½, δ⟩ + ½·π⟨π, δ⟩
-        let mid2 = hard.clone() + softmax(c.div_scalar(self.temperature), D - 1);
+        let mid2 = hard.clone()
+            + softmax(
+                c.div_scalar(super::computing_temperature(self.temperature)),
+                D - 1,
+            );
         let half_pi = pi.clone() * 0.5;
         let coef = mid2.clone() - half_pi.clone();
         let delta = tangent(a);
