@@ -72,8 +72,14 @@ pub(crate) fn log1p<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     let u = x.clone().add_scalar(1.0);
     let den = u.clone().sub_scalar(1.0);
     let exact = den.clone().equal_elem(0.0).bool_or(small.clone());
-    // x/(u − 1) ≈ 1 first: ln(u)·x overflows for x above f32::MAX/89
-    let v = u.log() * (x.clone() / den.mask_fill(exact, 1.0));
+    let den = den.mask_fill(exact, 1.0);
+    let ln_u = u.log();
+    // x/(u − 1) ≈ 1 first where ln(u)·x would overflow (x above f32::MAX/89); elsewhere the
+    // product first, the rounding every earlier figure of the crate was computed with
+    // (clamped so that the branch not taken stays finite, and so does its gradient)
+    let huge = x.clone().abs().greater_elem(1e36);
+    let product_first = ln_u.clone() * x.clone().clamp(-1e36, 1e36) / den.clone();
+    let v = product_first.mask_where(huge, ln_u * (x.clone() / den));
     v.mask_where(small, series)
 }
 
