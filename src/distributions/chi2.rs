@@ -46,6 +46,12 @@ use crate::rng::{NoiseSource, StandardNoise};
 /// assert!((g - 1.0).abs() < 0.03, "{g}");
 /// # Ok::<(), mcgrad::Error>(())
 /// ```
+///
+/// # References
+///
+/// Marsaglia & Tsang, *A simple method for generating gamma variables*, ACM TOMS 26(3), 2000
+/// (the sampler of the underlying Gamma); Figurnov, Mohamed & Mnih, *Implicit
+/// reparameterization gradients*, NeurIPS 2018 (the gradient).
 #[derive(Debug, Clone)]
 pub struct Chi2<const D: usize> {
     df: Tensor<D>,
