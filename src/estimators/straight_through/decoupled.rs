@@ -3,9 +3,7 @@
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, softmax};
 
-use super::{
-    DiscreteLogits, Estimate, Estimator, LogitFamily, softmax_jacobian, tangent, through_logits,
-};
+use super::{DiscreteLogits, softmax_jacobian, tangent};
 use crate::distributions::internal::{check_categories, finite_log};
 use crate::distributions::one_hot;
 use crate::error::{Error, Result};
@@ -42,7 +40,7 @@ use crate::rng::{NoiseSource, StandardNoise};
 ///   are slightly below every single temperature tried; on a quadratic cost (0.5, 1) has
 ///   more than twice the bias of (1, 1).
 /// - Variance: falls as τ_b grows (the `1/τ_b` factor and a flatter `y_b`).
-/// - Requirements: a [`LogitFamily`]; `f` differentiable in its float input.
+/// - Requirements: a [`LogitFamily`](super::LogitFamily); `f` differentiable in its float input.
 ///
 /// # Shapes
 ///
@@ -116,7 +114,7 @@ impl DecoupledStraightThrough {
         self.backward
     }
 
-    fn draw<const D: usize>(
+    pub(super) fn draw<const D: usize>(
         &self,
         logits: DiscreteLogits<D>,
         noise: &mut NoiseSource,
@@ -193,27 +191,11 @@ pub fn decoupled_straight_through<const D: usize>(
     Ok(estimator.categorical(logits, noise))
 }
 
-impl<const D: usize, P: LogitFamily<D>> Estimator<D, P> for DecoupledStraightThrough {
-    type Sample = Tensor<D>;
-
-    fn estimate<F>(
-        &mut self,
-        dist: &P,
-        n: usize,
-        noise: &mut NoiseSource,
-        f: F,
-    ) -> Result<Estimate<Tensor<D>>>
-    where
-        F: FnOnce(Tensor<D>) -> Tensor<1>,
-    {
-        through_logits(dist, n, f, |logits| self.draw(logits, noise))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::distributions::OneHotCategorical;
+    use crate::estimators::Estimator;
     use crate::estimators::GumbelSoftmax;
 
     /// At τ_f = τ_b = 1 it is ST Gumbel-softmax at τ = 1, draw for draw.

@@ -3,7 +3,7 @@
 use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, sigmoid, softmax};
 
-use super::{DiscreteLogits, Estimate, Estimator, LogitFamily, as_rows, tangent, through_logits};
+use super::{DiscreteLogits, as_rows, tangent};
 use crate::distributions::internal::{check_categories, finite_log};
 use crate::distributions::{internal, one_hot};
 use crate::error::{Error, Result};
@@ -48,7 +48,7 @@ use crate::special::softplus;
 ///   the conditional mean; the gain is largest at low τ, where the relaxation noise dominates
 ///   (at τ = 0.1 on the problems of docs/RESULTS.md, `K = 10` cuts it by a factor of 5 to 7).
 /// - Cost: `K` softmaxes per variable forward, and a backward pass over the `K` of them.
-/// - Requirements: a [`LogitFamily`]; `f` differentiable in its float input.
+/// - Requirements: a [`LogitFamily`](super::LogitFamily); `f` differentiable in its float input.
 ///
 /// # Shapes
 ///
@@ -115,7 +115,7 @@ impl GumbelRao {
         self.draws
     }
 
-    fn draw<const D: usize>(
+    pub(super) fn draw<const D: usize>(
         &self,
         logits: DiscreteLogits<D>,
         noise: &mut NoiseSource,
@@ -245,27 +245,11 @@ pub fn gumbel_rao<const D: usize>(
     Ok(estimator.categorical(logits, noise))
 }
 
-impl<const D: usize, P: LogitFamily<D>> Estimator<D, P> for GumbelRao {
-    type Sample = Tensor<D>;
-
-    fn estimate<F>(
-        &mut self,
-        dist: &P,
-        n: usize,
-        noise: &mut NoiseSource,
-        f: F,
-    ) -> Result<Estimate<Tensor<D>>>
-    where
-        F: FnOnce(Tensor<D>) -> Tensor<1>,
-    {
-        through_logits(dist, n, f, |logits| self.draw(logits, noise))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::distributions::OneHotCategorical;
+    use crate::estimators::Estimator;
     use crate::estimators::GumbelSoftmax;
 
     /// K = 1 is ST Gumbel-softmax: the same draw and, up to rounding, the same gradient from

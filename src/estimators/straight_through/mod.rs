@@ -74,6 +74,32 @@ fn as_rows<const D: usize>(t: Tensor<D>) -> Tensor<2> {
     t.reshape([r, c])
 }
 
+/// The `Estimator` contract of the straight-through variants on a [`LogitFamily`]: each
+/// variant's own `draw` (one draw per row, with its gradient) on the family's logits, replicated
+/// `n` times, through [`through_logits`].
+macro_rules! logit_estimators {
+    ($($estimator:ty),*) => {$(
+        impl<const D: usize, P: LogitFamily<D>> Estimator<D, P> for $estimator {
+            type Sample = Tensor<D>;
+
+            fn estimate<F>(
+                &mut self,
+                dist: &P,
+                n: usize,
+                noise: &mut crate::rng::NoiseSource,
+                f: F,
+            ) -> Result<Estimate<Tensor<D>>>
+            where
+                F: FnOnce(Tensor<D>) -> Tensor<1>,
+            {
+                through_logits(dist, n, f, |logits| self.draw(logits, noise))
+            }
+        }
+    )*};
+}
+
+logit_estimators!(ReinMax, GumbelRao, DecoupledStraightThrough);
+
 /// The estimate of a straight-through estimator over a [`LogitFamily`]: as
 /// `through_draws`, with `draw` mapping the (replicated) family's logits to the draws, and
 /// without copying the batch when `n = 1`.

@@ -3,7 +3,7 @@
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, softmax};
 
-use super::{DiscreteLogits, Estimate, Estimator, LogitFamily, tangent, through_logits};
+use super::{DiscreteLogits, tangent};
 use crate::distributions::internal::{check_categories, finite_log};
 use crate::distributions::{internal, one_hot};
 use crate::error::Result;
@@ -38,7 +38,7 @@ use crate::rng::{NoiseSource, StandardNoise};
 ///   τ = 1 and 1/4 of plain straight-through's, and on a cubic cost more than either.
 /// - Variance: that of a straight-through estimator: the draw `D` is the only randomness (no
 ///   relaxation noise in the backward pass).
-/// - Requirements: a [`LogitFamily`] (Categorical, OneHotCategorical, Bernoulli); `f`
+/// - Requirements: a [`LogitFamily`](super::LogitFamily) (Categorical, OneHotCategorical, Bernoulli); `f`
 ///   differentiable in its float input. The paper recommends τ ≥ 1 (its reference code
 ///   refuses τ < 1); every τ > 0 is accepted here.
 ///
@@ -105,7 +105,7 @@ impl ReinMax {
     }
 
     /// One draw per row of the family with logits `logits`, with the ReinMax gradient.
-    fn draw<const D: usize>(
+    pub(super) fn draw<const D: usize>(
         &self,
         logits: DiscreteLogits<D>,
         noise: &mut NoiseSource,
@@ -195,27 +195,11 @@ pub fn reinmax<const D: usize>(
     Ok(estimator.categorical(logits, noise))
 }
 
-impl<const D: usize, P: LogitFamily<D>> Estimator<D, P> for ReinMax {
-    type Sample = Tensor<D>;
-
-    fn estimate<F>(
-        &mut self,
-        dist: &P,
-        n: usize,
-        noise: &mut NoiseSource,
-        f: F,
-    ) -> Result<Estimate<Tensor<D>>>
-    where
-        F: FnOnce(Tensor<D>) -> Tensor<1>,
-    {
-        through_logits(dist, n, f, |logits| self.draw(logits, noise))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::distributions::{Bernoulli, OneHotCategorical};
+    use crate::estimators::Estimator;
 
     /// With fixed noise the estimate is deterministic given the draw: check it against the
     /// formula, computed in f64 from the same draw.
