@@ -346,7 +346,9 @@ fn negative_control_the_textbook_f32_formula_loses_the_digits() {
     let exact = gamma_reference(a1, 1.0, a2, 1.0);
     let err = near_error(textbook, exact, 7.0, 1e-5);
     assert!(
-        err > 10.0 * device_tolerance(2e-3),
+        // the textbook value is computed on the host, the same on every device: a fixed bound,
+        // ten times the flex tolerance of the check it is the control of
+        err > 2e-2,
         "{textbook:e} vs {exact:e}: {err}"
     );
 }

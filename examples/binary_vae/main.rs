@@ -144,11 +144,7 @@ enum EstimatorChoice {
 impl EstimatorChoice {
     /// The command-line name.
     fn name(self) -> String {
-        use clap::ValueEnum;
-        self.to_possible_value()
-            .expect("no skipped variant")
-            .get_name()
-            .to_string()
+        cli::choice_name(&self)
     }
 
     /// The temperature used when --temperature is not given (None: the estimator has none).
@@ -519,9 +515,9 @@ fn run(args: Args) -> Result<(), Failure> {
     let device = c.device()?;
     let tau = args.temperature();
     println!(
-        "estimator {}, {:?} model, {} draws per image{}",
+        "estimator {}, {} model, {} draws per image{}",
         args.estimator.name(),
-        args.model,
+        cli::choice_name(&args.model),
         args.samples(),
         tau.map(|t| format!(", τ = {t}")).unwrap_or_default()
     );
@@ -686,8 +682,8 @@ fn run(args: Args) -> Result<(), Failure> {
 
 fn title(args: &Args) -> String {
     format!(
-        "Binary VAE on MNIST, {:?} ({})",
-        args.model,
+        "Binary VAE on MNIST, {} ({})",
+        cli::choice_name(&args.model),
         args.estimator.name()
     )
 }

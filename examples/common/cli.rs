@@ -326,3 +326,10 @@ pub fn whole(s: &str) -> Result<u64, String> {
         .parse::<u64>()
         .map_err(|_| "must be a whole number of at least 0".into())
 }
+
+/// The command-line name of an option's value (`st-gumbel`, `nonlinear`), for logs and titles.
+pub fn choice_name(value: &impl clap::ValueEnum) -> String {
+    value
+        .to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_string())
+}

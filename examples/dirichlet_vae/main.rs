@@ -101,7 +101,7 @@ const MIN_CONCENTRATION: f64 = 1e-3;
 const MAX_CONCENTRATION: f64 = 1e4;
 
 /// The options that define the model: a resumed or evaluated run must keep them.
-const MODEL_OPTIONS: [&str; 2] = ["topics", "hidden"];
+const MODEL_OPTIONS: [&str; 3] = ["topics", "hidden", "prior_concentration"];
 
 /// Command line: the common options, the model's sizes and the prior.
 #[derive(Debug, Parser, serde::Serialize)]

@@ -367,7 +367,7 @@ fn run(args: Args) -> Result<(), Failure> {
     let out = checkpoint::prepare_out_dir(c, EXAMPLE)?;
     let device = c.device()?;
     let schedule = ExponentialAnnealing::new(args.tau_initial, args.tau_rate, args.tau_min)?;
-    println!("estimator {:?}", args.estimator);
+    println!("estimator {}", cli::choice_name(&args.estimator));
 
     // Data: dynamic binarization of the training batches, the test set binarized once.
     let (train, test) = data::splits(c, EXAMPLE, Binarization::Dynamic)?;
@@ -497,12 +497,10 @@ fn run(args: Args) -> Result<(), Failure> {
 }
 
 fn title(args: &Args) -> String {
-    use clap::ValueEnum;
-    let estimator = args
-        .estimator
-        .to_possible_value()
-        .expect("no skipped variant");
-    format!("Categorical VAE on MNIST ({})", estimator.get_name())
+    format!(
+        "Categorical VAE on MNIST ({})",
+        cli::choice_name(&args.estimator)
+    )
 }
 
 /// `reconstructions.png` (test images over their reconstructions from the most likely code)

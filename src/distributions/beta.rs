@@ -186,14 +186,6 @@ impl<const D: usize> Distribution<D> for Beta<D> {
         self.shape
     }
 
-    fn batch_shape(&self) -> Vec<usize> {
-        self.shape.to_vec()
-    }
-
-    fn event_shape(&self) -> Vec<usize> {
-        Vec::new()
-    }
-
     fn device(&self) -> Device {
         self.a.device()
     }

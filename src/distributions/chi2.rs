@@ -109,14 +109,6 @@ impl<const D: usize> Distribution<D> for Chi2<D> {
         self.gamma.value_shape()
     }
 
-    fn batch_shape(&self) -> Vec<usize> {
-        self.gamma.batch_shape()
-    }
-
-    fn event_shape(&self) -> Vec<usize> {
-        Vec::new()
-    }
-
     fn device(&self) -> Device {
         self.df.device()
     }

@@ -250,14 +250,6 @@ impl<const D: usize> Distribution<D> for StudentT<D> {
         self.shape
     }
 
-    fn batch_shape(&self) -> Vec<usize> {
-        self.shape.to_vec()
-    }
-
-    fn event_shape(&self) -> Vec<usize> {
-        Vec::new()
-    }
-
     fn device(&self) -> Device {
         self.df.device()
     }

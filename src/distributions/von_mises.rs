@@ -191,14 +191,6 @@ impl<const D: usize> Distribution<D> for VonMises<D> {
         self.shape
     }
 
-    fn batch_shape(&self) -> Vec<usize> {
-        self.shape.to_vec()
-    }
-
-    fn event_shape(&self) -> Vec<usize> {
-        Vec::new()
-    }
-
     fn device(&self) -> Device {
         self.loc.device()
     }

@@ -175,6 +175,13 @@ where
     })
 }
 
+/// `x − sg(x)`: exactly zero forward for a finite `x`, the identity backward. Multiplied by a
+/// constant and added to a hard sample, it attaches a chosen Jacobian to the sample without
+/// changing its value.
+pub(crate) fn tangent<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    x.clone() - x.detach()
+}
+
 /// Checks that `costs` has one entry per row (`rows` of them).
 pub(crate) fn check_costs(costs: &Tensor<1>, rows: usize) -> Result<()> {
     let [len] = costs.dims();

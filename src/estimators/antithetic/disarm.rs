@@ -168,7 +168,7 @@ impl DisArm {
         let per_element: usize = dims.iter().product();
         let gradient = per_draw.reshape([n, per_element]).sum_dim(0).reshape(dims);
         // (θ − sg θ)·g, exactly 0 forward even where θ·g overflows
-        let term = sum_per_row(super::tangent(theta) * gradient);
+        let term = sum_per_row(crate::estimators::tangent(theta) * gradient);
         Ok(Estimate {
             surrogate: bound + term,
             costs: by_draw(detached, 2 * n),

@@ -32,7 +32,7 @@
 use burn::prelude::*;
 use burn::tensor::TensorData;
 
-use super::{Estimate, by_draw, check_costs, mean_over_draws};
+use super::{Estimate, by_draw, check_costs, mean_over_draws, tangent};
 use crate::distributions::{Bernoulli, Distribution, internal, sum_per_row};
 use crate::error::Result;
 use crate::rng::{NoiseSource, StandardNoise, ln_f32};
@@ -89,11 +89,6 @@ impl<const D: usize> AntitheticPairs<D> {
     pub(crate) fn sigmoid_of_magnitude(&self) -> Tensor<D> {
         (self.logits.clone().abs().neg().exp() + 1.0).recip()
     }
-}
-
-/// `θ − sg(θ)`: exactly 0 forward, the identity backward.
-pub(crate) fn tangent<const D: usize>(theta: Tensor<D>) -> Tensor<D> {
-    theta.clone() - theta.detach()
 }
 
 /// Evaluates `f` once on both halves of the pairs and builds the surrogate

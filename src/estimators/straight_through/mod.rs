@@ -23,7 +23,7 @@
 
 use burn::prelude::*;
 
-use super::{Estimate, Estimator, by_draw, check_costs, through_draws};
+use super::{Estimate, Estimator, by_draw, check_costs, tangent, through_draws};
 use crate::error::Result;
 
 mod decoupled;
@@ -49,13 +49,6 @@ const TAU_MIN: f64 = 1e-36;
 /// gives finite values and gradients.
 pub(crate) fn computing_temperature(temperature: f64) -> f64 {
     temperature.clamp(TAU_MIN, f32::MAX as f64)
-}
-
-/// `x − sg(x)`: exactly zero forward for a finite `x`, the identity backward. Multiplied by a
-/// constant and added to a hard sample, it attaches a chosen Jacobian to the sample without
-/// changing its value.
-fn tangent<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    x.clone() - x.detach()
 }
 
 /// `p ⊙ (δ − ⟨p, δ⟩)` along the last axis, for a constant `p` and a tangent `δ`: zero forward,
