@@ -268,8 +268,11 @@ fn a_diverging_run_stops_without_writing() {
     }
 }
 
-/// `--eval-only` and `--epochs 0` write to `eval/` and leave every file of the training run as
-/// it was (they used to rewrite metrics.json with `"epochs": 0` and empty curves).
+/// `--eval-only` and `--epochs 0` write to `eval/`, then `eval-2/`, `eval-3/`, and leave every
+/// file of the training run and of the earlier evaluations as it was (they used to rewrite
+/// metrics.json with `"epochs": 0` and empty curves, and a second evaluation rewrote the
+/// first's). Each invocation's snapshot is compared with the one before it, so a file any
+/// earlier run wrote that changes fails the test.
 #[test]
 fn evaluations_write_to_eval_and_leave_the_run_alone() {
     for name in EXAMPLES {
@@ -277,12 +280,12 @@ fn evaluations_write_to_eval_and_leave_the_run_alone() {
         let mut first = vec!["--epochs", "1", "--max-steps", "2"];
         first.extend(small(name));
         run_ok(name, &with(&out.0, &first));
-        let before = snapshot(&out.0);
-        for extra in [
-            &["--eval-only"][..],
-            &["--epochs", "0"],
-            &["--resume", "--epochs", "1"],
+        for (extra, folder) in [
+            (&["--eval-only"][..], "eval"),
+            (&["--epochs", "0"], "eval-2"),
+            (&["--resume", "--epochs", "1"], "eval-3"),
         ] {
+            let before = snapshot(&out.0);
             let mut args = extra.to_vec();
             args.extend(small(name));
             run_ok(name, &with(&out.0, &args));
@@ -294,7 +297,7 @@ fn evaluations_write_to_eval_and_leave_the_run_alone() {
                     file.display()
                 );
             }
-            let metrics = json(&out.join("eval/metrics.json"));
+            let metrics = json(&out.join(folder).join("metrics.json"));
             assert_eq!(metrics["evaluation_only"], true, "{name} {extra:?}");
         }
     }

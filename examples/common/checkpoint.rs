@@ -11,7 +11,8 @@
 //! checkpoint/model-N.bpk, checkpoint/optimizer-N.bpk
 //!                        the weights and Adam's state (`ModuleOptimizer::save`) of save N
 //! metrics.json, history.json, curves.png, pictures
-//! eval/                  what a run that trains no epoch writes (--eval-only, --epochs 0)
+//! eval/, eval-2/, …       what a run that trains no epoch writes (--eval-only, --epochs 0),
+//!                        a new folder for each such run
 //! ```
 //!
 //! Saving (after each epoch): the weights are checked finite (never is a checkpoint written
@@ -180,14 +181,21 @@ pub fn eval_dir(out: &Path) -> PathBuf {
 }
 
 /// Where a run's final figures and pictures go: the run's folder, or, when this invocation
-/// trained no epoch (`--eval-only`, `--epochs 0`, `--resume` to an epoch already reached), its
-/// `eval/` sub-folder, created, so that the training run's `metrics.json` and pictures are
-/// never replaced by an evaluation.
+/// trained no epoch (`--eval-only`, `--epochs 0`, `--resume` to an epoch already reached), a
+/// fresh evaluation folder, created: `eval/`, or `eval-2/`, `eval-3/`, … when the earlier ones
+/// already hold an evaluation's `metrics.json`. Neither the training run's figures and
+/// pictures nor an earlier evaluation's are ever replaced by an evaluation.
 pub fn results_dir(out: &Path, evaluation_only: bool) -> Result<PathBuf, Failure> {
     if !evaluation_only {
         return Ok(out.to_path_buf());
     }
-    let dir = eval_dir(out);
+    let dir = (1usize..)
+        .map(|k| match k {
+            1 => eval_dir(out),
+            _ => out.join(format!("eval-{k}")),
+        })
+        .find(|dir| !dir.join("metrics.json").exists())
+        .expect("an unbounded range has a free folder");
     println!(
         "no epoch to train (the run is at --epochs, or --eval-only): the figures and pictures go to {}",
         dir.display()
@@ -232,7 +240,23 @@ pub fn prepare_out_dir(args: &CommonArgs, example: &str) -> Result<PathBuf, Fail
     std::fs::write(&probe, b"")
         .and_then(|()| std::fs::remove_file(&probe))
         .map_err(|e| Failure::file(&out, "cannot write in the output folder", e, hint))?;
-    for dir in [out.clone(), checkpoint_dir(&out), eval_dir(&out)] {
+    let evaluations = std::fs::read_dir(&out)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.is_dir()
+                && path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                    n == "eval"
+                        || n.strip_prefix("eval-")
+                            .is_some_and(|k| k.parse::<usize>().is_ok())
+                })
+        });
+    for dir in [out.clone(), checkpoint_dir(&out)]
+        .into_iter()
+        .chain(evaluations)
+    {
         remove_scratch_files(&dir)?;
     }
     remove_unnamed_checkpoint_files(&out)?;

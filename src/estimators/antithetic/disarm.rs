@@ -5,6 +5,7 @@ use burn::prelude::*;
 use super::{AntitheticPairs, antithetic_estimate};
 use crate::distributions::{Bernoulli, sum_per_row};
 use crate::error::Result;
+use crate::estimators::multisample::log_mean_exp;
 use crate::estimators::{Estimate, Estimator, by_draw, check_costs};
 use crate::rng::NoiseSource;
 
@@ -146,19 +147,19 @@ impl DisArm {
         let detached = costs.detach();
         let first_d = detached.clone().narrow(0, 0, rows).reshape([n, batch]);
         let second_d = detached.clone().narrow(0, rows, rows).reshape([n, batch]);
-        let bound = negative_log_mean_exp(first.neg());
-        // C with draw i swapped for its partner: the matrix [i, k, b] of −f¹_k, with −f²_i on
+        let bound = log_mean_exp(first.neg()).neg();
+        // C with draw i swapped for its partner: the matrix [k, i, b] of −f¹_k, with −f²_i on
         // the diagonal, reduced over k
         let device = first_d.device();
         let eye = Tensor::<2>::eye(n, &device)
             .reshape([n, n, 1])
             .expand([n, n, batch]);
-        let off = first_d.neg().reshape([1, n, batch]).expand([n, n, batch]);
-        let diag = second_d.neg().reshape([n, 1, batch]).expand([n, n, batch]);
+        let off = first_d.neg().reshape([n, 1, batch]).expand([n, n, batch]);
+        let diag = second_d.neg().reshape([1, n, batch]).expand([n, n, batch]);
         let swapped = off.mask_where(eye.greater_elem(0.5), diag);
-        let m = swapped.clone().max_dim(1);
-        let lse = (swapped - m.clone()).exp().sum_dim(1).log() + m;
-        let swapped_bound = (lse.reshape([n, batch]) - (n as f64).ln()).neg();
+        let swapped_bound = log_mean_exp(swapped.reshape([n, n * batch]))
+            .neg()
+            .reshape([n, batch]);
         let signal = (bound.clone().detach().reshape([1, batch]) - swapped_bound).reshape([rows]);
         let mut shape = [1usize; D];
         shape[0] = rows;
@@ -175,14 +176,6 @@ impl DisArm {
             samples,
         })
     }
-}
-
-/// `−ln((1/n) Σ_i exp(x_i))` over axis 0 of `[n, B]`, stably: `[B]`.
-fn negative_log_mean_exp(x: Tensor<2>) -> Tensor<1> {
-    let [n, b] = x.dims();
-    let m = x.clone().max_dim(0).detach();
-    let lse = (x - m.clone()).exp().sum_dim(0).log() + m;
-    (lse - (n as f64).ln()).neg().reshape([b])
 }
 
 impl<const D: usize> Estimator<D, Bernoulli<D>> for DisArm {

@@ -55,6 +55,7 @@ mod inference_gradient;
 mod iwae;
 mod vimco;
 
+pub(crate) use bound::log_mean_exp;
 pub use bound::{
     StreamingLogMeanExp, importance_log_weights, importance_sampled_nll, importance_weighted_bound,
 };
