@@ -22,6 +22,10 @@ use crate::special::incomplete_gamma::{gamma_elasticity_excess_at, gamma_ln_quan
 /// of every sample is finite too.
 const RATE_MIN: f32 = 1e-18;
 
+/// Where the Gamma log-density uses `s = βx/α − 1`: `ln(βx/α)` in `(−0.7, 7)`; logarithms
+/// outside.
+const RATIO_LN_BOUNDS: (f32, f32) = (-0.7, 7.0);
+
 /// The requirement string of a Gamma rate.
 const RATE_RANGE: &str = "finite, in [1e-18, f32::MAX] and at least sqrt(concentration)·1e-18 (scale 1/rate and standard deviation sqrt(concentration)/rate at most 1e18)";
 
@@ -301,9 +305,31 @@ impl<const D: usize> Distribution<D> for Gamma<D> {
             .mask_fill(finite.bool_not(), 1.0)
             .clamp_min(f32::MIN_POSITIVE);
         let alpha = self.concentration.clone();
+        let rate = self.rate.clone();
         let (r, _) = growth_remainders(alpha.clone());
-        let s = (self.rate.clone() * x.clone() / alpha.clone()).sub_scalar(1.0);
-        let lp = (alpha.neg() * x_minus_log1p(s) - x.log() - r).expand(shape);
+        let ln_x = x.clone().log();
+        // ln(βx/α) from logarithms (βx/α itself overflows for a tiny α and rounds to 0 for a
+        // tiny x), decided on constants
+        let ln_ratio = rate.clone().log() + ln_x.clone() - alpha.clone().log();
+        let ln_r = ln_ratio.clone().detach();
+        let moderate = ln_r
+            .clone()
+            .greater_elem(RATIO_LN_BOUNDS.0)
+            .bool_and(ln_r.lower_elem(RATIO_LN_BOUNDS.1))
+            .expand(shape);
+        // βx/α ∈ (e^{−0.7}, e^{7}): −α φ(r) with s = r − 1 and φ = s − ln(1 + s) by its series
+        // near 0 (below r = ½, s = r − 1 would lose the digits of r: φ′ = 1 − 1/r), on x
+        // replaced by the mode α/β (s = 0) where it is not used, so that neither branch can
+        // send 0·∞ into the gradient
+        let mode = (alpha.clone() / rate.clone()).detach().expand(shape);
+        let xm = x.clone().expand(shape).mask_where(moderate.clone().bool_not(), mode);
+        let s = (rate.clone() * xm / alpha.clone()).sub_scalar(1.0);
+        let near = alpha.clone().neg() * x_minus_log1p(s);
+        // elsewhere −α φ(r) = α(1 + ln r) − βx: no cancellation beyond a factor 3 (at r = ½;
+        // −ln r or r dominates further out), no overflow unless the log-density itself leaves
+        // f32
+        let far = (alpha.clone() * ln_ratio.add_scalar(1.0) - rate * x).expand(shape);
+        let lp = (near.expand(shape).mask_where(moderate.bool_not(), far) - ln_x - r).expand(shape);
         // at x = 0: α ln β + (α − 1)·ln 0 − ln Γ(α), a constant
         let (a0, b0) = (
             self.concentration.clone().detach(),
@@ -396,21 +422,38 @@ impl<const D: usize> Reparameterized<D> for Gamma<D> {
 impl<const D: usize> KlDivergence<D, Gamma<D>> for Gamma<D> {
     fn kl_divergence(&self, q: &Gamma<D>) -> Result<Tensor<D>> {
         let shape = internal::broadcast("kl_divergence(Gamma, Gamma)", &[self.shape, q.shape])?;
-        let (a1, a2) = (self.concentration.clone(), q.concentration.clone());
-        let (b1, b2) = (self.rate.clone(), q.rate.clone());
+        let (a1, a2) = (
+            self.concentration.clone().expand(shape),
+            q.concentration.clone().expand(shape),
+        );
+        let (b1, b2) = (self.rate.clone().expand(shape), q.rate.clone().expand(shape));
+        // m − 1 = (d − s)/(1 + s), d = (α₂ − α₁)/α₁, s = t − 1
+        let relative = |a1: Tensor<D>, a2: Tensor<D>, b1: Tensor<D>, b2: Tensor<D>| {
+            let d = (a2 - a1.clone()) / a1;
+            let s = (b2 - b1.clone()) / b1;
+            (d - s.clone()) / s.add_scalar(1.0)
+        };
+        // decided on constants (0/0 where both ratios leave f32: then m is far from 1 anyway)
+        let near = relative(
+            a1.clone().detach(),
+            a2.clone().detach(),
+            b1.clone().detach(),
+            b2.clone().detach(),
+        )
+        .abs()
+        .lower_elem(0.1);
         let ln_t = b2.clone().log() - b1.clone().log();
-        // m − 1 = (d − s)/(1 + s), d = (α₂ − α₁)/α₁, s = t − 1; ln m from the logarithms
-        let d = (a2.clone() - a1.clone()) / a1.clone();
-        let s = (b2 - b1.clone()) / b1;
-        let e = (d - s.clone()) / s.add_scalar(1.0);
-        // 0/0 where both ratios leave f32 (then m is far from 1 anyway)
-        let e = e.clone().mask_fill(e.is_nan(), 1.0);
         let ln_m = a2.clone().log() - a1.clone().log() - ln_t.clone();
         let ln_scale = a1.clone().log() + ln_t;
-        // near m = 1: α₁ t φ(m) by the series of φ (α₁ t ≈ α₂ there; its exponent clamped so
-        // that the branch not taken stays finite for the gradient)
-        let near = e.clone().abs().lower_elem(0.1);
-        let series = ln_scale.clone().clamp_max(80.0).exp() * relative_entropy_series(e);
+        // near m = 1: α₁ t φ(m) by the series of φ (α₁ t ≈ α₂ there), on parameters replaced
+        // by equal ones where it is not taken, so that neither its value nor its gradient can
+        // overflow there (`−α₂/α₁²` of a tiny α₁, say: 0·∞ = NaN through the mask)
+        let far = near.clone().bool_not();
+        let same = |t: &Tensor<D>| t.clone().mask_fill(far.clone(), 1.0);
+        let (a1n, b1n) = (same(&a1), same(&b1));
+        let scale_n = a1n.clone() * (b2.clone().mask_fill(far.clone(), 1.0) / b1n.clone());
+        let series = scale_n
+            * relative_entropy_series(relative(a1n, same(&a2), b1n, same(&b2)));
         // elsewhere α₁ t φ(m) = α₂(ln m − 1) + α₁ t (α₁ t m = α₂): no cancellation (one term
         // dominates on each side of m = 1), no overflow unless the divergence itself does
         let direct = a2.clone() * ln_m.sub_scalar(1.0) + ln_scale.exp();

@@ -359,13 +359,19 @@ pub(crate) fn remainder_bregman_with<const D: usize>(
     q: Tensor<D>,
     h: Tensor<D>,
 ) -> Tensor<D> {
-    let d = h.clone() / p.clone();
-    let near = d.clone().abs().lower_elem(0.1);
+    let shape = broadcast_dims(&[p.dims(), q.dims(), h.dims()]);
+    let (p, q, h) = (p.expand(shape), q.expand(shape), h.expand(shape));
+    let near = (h.clone() / p.clone())
+        .detach()
+        .abs()
+        .lower_elem(0.1);
     let (r_p, dr_p) = growth_remainders(p.clone());
     let (r_q, _) = growth_remainders(q.clone());
-    let direct = r_q - r_p - h * dr_p;
-    // the near branches on clamped inputs (finite in the branch not taken)
-    let dn = d.clamp(-0.1, 0.1);
+    let direct = r_q - r_p - h.clone() * dr_p;
+    // the near branches on inputs replaced by harmless ones where they are not taken: a clamp
+    // of `h/p` would stop the gradient there, but not the 0·∞ of the derivative `−h/p²` of an
+    // overflowing quotient before it (a NaN gradient)
+    let (p, dn) = near_inputs(near.clone(), p, h);
     let large = p.clone().greater_equal_elem(SHIFT);
     let stirling_part = |y: Tensor<D>, e: Tensor<D>| -> Tensor<D> {
         let inv = y.recip();
@@ -407,16 +413,61 @@ pub(crate) fn mixture_growth<const D: usize>(
     qk: Tensor<D>,
     (p0, q0, h0): (Tensor<D>, Tensor<D>, Tensor<D>),
 ) -> Tensor<D> {
-    let dk = (qk.clone() - pk.clone()) / pk.clone();
-    let d0 = h0.clone() / p0.clone();
-    let one_d0 = d0.clone().add_scalar(1.0);
-    let e = (dk - d0) / one_d0.clone();
-    let e = e.clone().mask_fill(e.is_nan(), 1.0);
-    let near = e.clone().abs().lower_elem(0.1);
-    let series = pk.clone() * one_d0 * relative_entropy_series(e);
-    let l = qk.clone().log() - pk.clone().log() - q0.clone().log() + p0.clone().log();
+    let shape = broadcast_dims(&[pk.dims(), qk.dims(), p0.dims(), q0.dims(), h0.dims()]);
+    let (pk, qk) = (pk.expand(shape), qk.expand(shape));
+    let (p0, q0, h0) = (p0.expand(shape), q0.expand(shape), h0.expand(shape));
+    let relative = |pk: Tensor<D>, qk: Tensor<D>, p0: Tensor<D>, h0: Tensor<D>| {
+        let dk = (qk - pk.clone()) / pk;
+        let d0 = h0 / p0;
+        let one_d0 = d0.clone().add_scalar(1.0);
+        ((dk - d0) / one_d0.clone(), one_d0)
+    };
+    // decided on constants (a NaN ratio, where both totals leave f32, is far from 0)
+    let (e, _) = relative(
+        pk.clone().detach(),
+        qk.clone().detach(),
+        p0.clone().detach(),
+        h0.clone().detach(),
+    );
+    let near = e.abs().lower_elem(0.1);
+    // the series on inputs replaced by p = q (e = 0) where it is not taken: `1 + d₀` rounds to
+    // 0 when q₀ ≪ p₀, and `−q_k/p_k²` overflows for a tiny p_k, which a masked or clamped
+    // output would turn into a NaN gradient (0·∞)
+    let far = near.clone().bool_not();
+    let (pn, qn) = (pk.clone().mask_fill(far.clone(), 1.0), qk.clone().mask_fill(far.clone(), 1.0));
+    let (p0n, h0n) = (p0.clone().mask_fill(far.clone(), 1.0), h0.clone().mask_fill(far, 0.0));
+    let (en, one_d0) = relative(pn.clone(), qn, p0n, h0n);
+    let series = pn * one_d0 * relative_entropy_series(en);
+    let l = qk.clone().log() - pk.clone().log() - q0.log() + p0.clone().log();
     let direct = qk.clone() * l - (qk - pk.clone()) + pk / p0 * h0;
     direct.mask_where(near, series)
+}
+
+/// The broadcast of tensor shapes (each axis the largest size; sizes are 1 or equal, as the
+/// callers' shapes have been checked to broadcast).
+fn broadcast_dims<const D: usize>(shapes: &[[usize; D]]) -> [usize; D] {
+    let mut out = [1; D];
+    for s in shapes {
+        for (o, &d) in out.iter_mut().zip(s) {
+            *o = (*o).max(d);
+        }
+    }
+    out
+}
+
+/// `(p, h/p)` with `(1, 0)` where `near` is false: the inputs of a branch that is evaluated
+/// everywhere but used only where `near` holds, made harmless elsewhere so that neither its
+/// value nor its gradient can be infinite or NaN there (a masked branch still multiplies its
+/// local derivatives by the zero upstream gradient: `0·∞ = NaN`).
+fn near_inputs<const D: usize>(
+    near: Tensor<D, Bool>,
+    p: Tensor<D>,
+    h: Tensor<D>,
+) -> (Tensor<D>, Tensor<D>) {
+    let far = near.bool_not();
+    let p = p.mask_fill(far.clone(), 1.0);
+    let d = h.mask_fill(far, 0.0) / p.clone();
+    (p, d)
 }
 
 /// `φ(1 + e) = (1 + e) ln(1 + e) − e` for `|e| ≤ 0.1` (clamped there), by its series
