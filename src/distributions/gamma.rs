@@ -6,7 +6,7 @@ use rand_distr::{Distribution as _, StandardNormal};
 
 use super::implicit::{
     self, BlockRng, Source, attach, column, draw_blocks, host_values, map_units, open_uniform,
-    to_device, tracked, uniform_noise, xlogy,
+    ln_positive, to_device, tracked, uniform_noise, xlogy,
 };
 use super::{Distribution, Entropy, Mean, Reparameterized, internal};
 use crate::error::Result;
@@ -303,11 +303,11 @@ impl<const D: usize> Distribution<D> for Gamma<D> {
         let x = value
             .clone()
             .mask_fill(finite.bool_not(), 1.0)
-            .clamp_min(f32::MIN_POSITIVE);
+            .clamp_min(0.0);
         let alpha = self.concentration.clone();
         let rate = self.rate.clone();
         let (r, _) = growth_remainders(alpha.clone());
-        let ln_x = x.clone().log();
+        let ln_x = ln_positive(x.clone());
         // ln(βx/α) from logarithms (βx/α itself overflows for a tiny α and rounds to 0 for a
         // tiny x), decided on constants
         let ln_ratio = rate.clone().log() + ln_x.clone() - alpha.clone().log();

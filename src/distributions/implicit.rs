@@ -204,16 +204,37 @@ pub(crate) enum Source<'a> {
 
 /// `y · ln x` element-wise for `x ≥ 0`, with the limits at `x = 0` (`−∞` for `y > 0`, `0` for
 /// `y = 0`, `+∞` for `y < 0`; constants, so no gradient); the result has the broadcast shape
-/// `shape`. Away from 0 the logarithm is taken of `max(x, 1.2e-38)`, so neither branch of the
-/// mask can send a NaN into the gradient.
+/// `shape`. Away from 0 the logarithm is [`ln_positive`] (exact for subnormal `x` too), so
+/// neither branch of the mask can send a NaN into the gradient.
 pub(crate) fn xlogy<const D: usize>(y: Tensor<D>, x: Tensor<D>, shape: [usize; D]) -> Tensor<D> {
     let x = x.expand(shape);
     let at_zero = x.clone().lower_equal_elem(0.0);
-    let main = (y.clone() * x.clamp_min(f32::MIN_POSITIVE).log()).expand(shape);
+    let main = (y.clone() * ln_positive(x)).expand(shape);
     let y0 = y.detach().expand(shape);
     let limit = y0
         .zeros_like()
         .mask_fill(y0.clone().greater_elem(0.0), f32::NEG_INFINITY)
         .mask_fill(y0.lower_elem(0.0), f32::INFINITY);
     main.mask_where(at_zero, limit)
+}
+
+/// `2³²`, the scale that makes every positive subnormal `f32` a normal one.
+const SUBNORMAL_SCALE: f32 = 4_294_967_296.0;
+
+/// `ln 2³²`.
+const LN_SUBNORMAL_SCALE: f32 = 22.180_71;
+
+/// `ln x` element-wise for `x > 0`, exact for subnormal `x` too (as `ln(2³²x) − 32 ln 2`;
+/// a backend may take the logarithm of a subnormal as that of 0 or of the smallest normal
+/// float); `ln 1.2e-38` for `x ≤ 0` (callers mask those). Finite for every finite `x`.
+pub(crate) fn ln_positive<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    let tiny = x.clone().lower_elem(f32::MIN_POSITIVE);
+    let scaled = x
+        .clone()
+        .mask_fill(tiny.clone().bool_not(), 1.0)
+        .mul_scalar(SUBNORMAL_SCALE)
+        .clamp_min(f32::MIN_POSITIVE)
+        .log()
+        .sub_scalar(LN_SUBNORMAL_SCALE);
+    x.clamp_min(f32::MIN_POSITIVE).log().mask_where(tiny, scaled)
 }
