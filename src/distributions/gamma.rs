@@ -5,8 +5,8 @@ use burn::prelude::*;
 use rand_distr::{Distribution as _, StandardNormal};
 
 use super::implicit::{
-    self, BlockRng, Source, attach, column, draw_blocks, host_values, map_units, open_uniform,
-    ln_positive, to_device, tracked, uniform_noise, xlogy,
+    self, BlockRng, Source, attach, column, draw_blocks, host_values, ln_positive, map_units,
+    open_uniform, to_device, tracked, uniform_noise, xlogy,
 };
 use super::{Distribution, Entropy, Mean, Reparameterized, internal};
 use crate::error::Result;
@@ -288,9 +288,12 @@ impl<const D: usize> Distribution<D> for Gamma<D> {
 
     /// `α ln β + (α − 1) ln x − βx − ln Γ(α)` for `x > 0`, computed as
     /// `−α (r − 1 − ln r) − ln x − R(α)` with `r = βx/α` and `R(α) = ln Γ(α) − α ln α + α`, so
-    /// that no term of size `α ln α` appears (finite over the whole `f32` range where the density
-    /// is representable). At `x = 0` the limit (−∞, `ln β` at α = 1, or +∞); −∞ for `x < 0`
-    /// and for `x` NaN or infinite (outside the support).
+    /// that no term of size `α ln α` appears: for `r ∈ (e^{−0.7}, e⁷)` with `s = r − 1` and the
+    /// series of `s − ln(1 + s)` near 0, elsewhere as `α(1 + ln r) − βx` with
+    /// `ln r = ln β + ln x − ln α` (no overflow of `βx/α` for a tiny α, no loss of a tiny `r`),
+    /// and `ln x` exact for subnormal `x`. Finite over the whole `f32` range where the density
+    /// is representable, its gradients too. At `x = 0` the limit (−∞, `ln β` at α = 1, or +∞);
+    /// −∞ for `x < 0` and for `x` NaN or infinite (outside the support).
     fn log_prob(&self, value: &Tensor<D>) -> Result<Tensor<D>> {
         let shape = internal::value_shape("Gamma::log_prob", value.dims(), self.shape)?;
         let finite = value.clone().is_finite();
@@ -322,7 +325,10 @@ impl<const D: usize> Distribution<D> for Gamma<D> {
         // replaced by the mode α/β (s = 0) where it is not used, so that neither branch can
         // send 0·∞ into the gradient
         let mode = (alpha.clone() / rate.clone()).detach().expand(shape);
-        let xm = x.clone().expand(shape).mask_where(moderate.clone().bool_not(), mode);
+        let xm = x
+            .clone()
+            .expand(shape)
+            .mask_where(moderate.clone().bool_not(), mode);
         let s = (rate.clone() * xm / alpha.clone()).sub_scalar(1.0);
         let near = alpha.clone().neg() * x_minus_log1p(s);
         // elsewhere −α φ(r) = α(1 + ln r) − βx: no cancellation beyond a factor 3 (at r = ½;
@@ -426,7 +432,10 @@ impl<const D: usize> KlDivergence<D, Gamma<D>> for Gamma<D> {
             self.concentration.clone().expand(shape),
             q.concentration.clone().expand(shape),
         );
-        let (b1, b2) = (self.rate.clone().expand(shape), q.rate.clone().expand(shape));
+        let (b1, b2) = (
+            self.rate.clone().expand(shape),
+            q.rate.clone().expand(shape),
+        );
         // m − 1 = (d − s)/(1 + s), d = (α₂ − α₁)/α₁, s = t − 1
         let relative = |a1: Tensor<D>, a2: Tensor<D>, b1: Tensor<D>, b2: Tensor<D>| {
             let d = (a2 - a1.clone()) / a1;
@@ -452,8 +461,7 @@ impl<const D: usize> KlDivergence<D, Gamma<D>> for Gamma<D> {
         let same = |t: &Tensor<D>| t.clone().mask_fill(far.clone(), 1.0);
         let (a1n, b1n) = (same(&a1), same(&b1));
         let scale_n = a1n.clone() * (b2.clone().mask_fill(far.clone(), 1.0) / b1n.clone());
-        let series = scale_n
-            * relative_entropy_series(relative(a1n, same(&a2), b1n, same(&b2)));
+        let series = scale_n * relative_entropy_series(relative(a1n, same(&a2), b1n, same(&b2)));
         // elsewhere α₁ t φ(m) = α₂(ln m − 1) + α₁ t (α₁ t m = α₂): no cancellation (one term
         // dominates on each side of m = 1), no overflow unless the divergence itself does
         let direct = a2.clone() * ln_m.sub_scalar(1.0) + ln_scale.exp();

@@ -115,7 +115,28 @@ pub(crate) fn draw_blocks<F>(
 where
     F: Fn(&mut BlockRng, usize, &mut [f64]) + Sync,
 {
-    let per_block = (SAMPLER_BLOCK / width.max(1)).max(1);
+    draw_blocks_of(
+        noise,
+        units,
+        width,
+        (SAMPLER_BLOCK / width.max(1)).max(1),
+        draw,
+    )
+}
+
+/// [`draw_blocks`] with `per_block` units per generator stream given (a family that adds
+/// outputs per unit keeps its streams, and so its samples, by keeping the block size).
+pub(crate) fn draw_blocks_of<F>(
+    noise: &mut NoiseSource,
+    units: usize,
+    width: usize,
+    per_block: usize,
+    draw: F,
+) -> Vec<f64>
+where
+    F: Fn(&mut BlockRng, usize, &mut [f64]) + Sync,
+{
+    let per_block = per_block.max(1);
     let blocks = units.div_ceil(per_block);
     let seeds: Vec<u64> = (0..blocks).map(|_| noise.rng().next_u64()).collect();
     let mut out = vec![0.0f64; units * width];
@@ -236,5 +257,7 @@ pub(crate) fn ln_positive<const D: usize>(x: Tensor<D>) -> Tensor<D> {
         .clamp_min(f32::MIN_POSITIVE)
         .log()
         .sub_scalar(LN_SUBNORMAL_SCALE);
-    x.clamp_min(f32::MIN_POSITIVE).log().mask_where(tiny, scaled)
+    x.clamp_min(f32::MIN_POSITIVE)
+        .log()
+        .mask_where(tiny, scaled)
 }

@@ -361,10 +361,7 @@ pub(crate) fn remainder_bregman_with<const D: usize>(
 ) -> Tensor<D> {
     let shape = broadcast_dims(&[p.dims(), q.dims(), h.dims()]);
     let (p, q, h) = (p.expand(shape), q.expand(shape), h.expand(shape));
-    let near = (h.clone() / p.clone())
-        .detach()
-        .abs()
-        .lower_elem(0.1);
+    let near = (h.clone() / p.clone()).detach().abs().lower_elem(0.1);
     let (r_p, dr_p) = growth_remainders(p.clone());
     let (r_q, _) = growth_remainders(q.clone());
     let direct = r_q - r_p - h.clone() * dr_p;
@@ -434,8 +431,14 @@ pub(crate) fn mixture_growth<const D: usize>(
     // 0 when q₀ ≪ p₀, and `−q_k/p_k²` overflows for a tiny p_k, which a masked or clamped
     // output would turn into a NaN gradient (0·∞)
     let far = near.clone().bool_not();
-    let (pn, qn) = (pk.clone().mask_fill(far.clone(), 1.0), qk.clone().mask_fill(far.clone(), 1.0));
-    let (p0n, h0n) = (p0.clone().mask_fill(far.clone(), 1.0), h0.clone().mask_fill(far, 0.0));
+    let (pn, qn) = (
+        pk.clone().mask_fill(far.clone(), 1.0),
+        qk.clone().mask_fill(far.clone(), 1.0),
+    );
+    let (p0n, h0n) = (
+        p0.clone().mask_fill(far.clone(), 1.0),
+        h0.clone().mask_fill(far, 0.0),
+    );
     let (en, one_d0) = relative(pn.clone(), qn, p0n, h0n);
     let series = pn * one_d0 * relative_entropy_series(en);
     let l = qk.clone().log() - pk.clone().log() - q0.log() + p0.clone().log();
