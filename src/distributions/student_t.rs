@@ -20,9 +20,9 @@ use crate::special::incomplete_gamma::{gamma_elasticity_excess, gamma_ln_quantil
 /// crate's general scale minimum, `1.2e-38`, it is `0/0`.
 const SCALE_MIN: f32 = 1e-18;
 
-/// The host outputs per element: `T`, `∂T/∂ν`, and `ln|T|`, `∂ln|T|/∂ν` where `|T|` is beyond
-/// `f32` (0 elsewhere).
-const WIDTH: usize = 4;
+/// The host outputs per element: `T`, `∂T/∂ν`, and `ln|T|` where `|T|` is beyond `f32` (0
+/// elsewhere).
+const WIDTH: usize = 3;
 
 /// `ln f32::MAX`, rounded down.
 const LN_F32_MAX: f32 = 88.722_83;
@@ -63,8 +63,9 @@ const HALF_LN_PI: f64 = 0.572_364_942_924_700_1;
 /// them and its gradients, and the entropy are finite. Heavy tails put draws beyond `f32`: for
 /// ν below about 0.2 the extreme noise values give `|T| > f32::MAX`; such a draw is located
 /// in logarithms (`μ ± e^{ln σ + ln|T|}`, exact when a scale below 1 brings it back into
-/// range, its gradient in σ, `T`, then infinite), and a sample `μ + σT` beyond the finite
-/// `f32` range is returned as `±f32::MAX` (a constant there, its gradient 0).
+/// range; its derivatives, `T` in σ among them, beyond `f32` and returned as `±f32::MAX`),
+/// and a sample `μ + σT` beyond the finite `f32` range is returned as `±f32::MAX` (a constant
+/// there, its gradient 0).
 /// For ν below 1 the derivative `∂x/∂ν = σ ∂T/∂ν` of a far-tail draw (`∂T/∂ν ≈ T ln|T|/ν`)
 /// can exceed `f32` itself: it is then infinite, deliberately, as its exact value is. The mean
 /// is NaN for ν ≤ 1 and the variance +∞ (1 < ν ≤ 2) or NaN (ν ≤ 1), where they do not exist.
@@ -174,32 +175,37 @@ impl<const D: usize> StudentT<D> {
     }
 
     /// `μ + σT` from the standardized draw `(T, ln|T|)` of [`draw_standard`](Self::draw_standard):
-    /// where `|T|` is beyond `f32` (heavy tails, ν below about 0.2) as
-    /// `μ ± exp(ln σ + ln|T|)`, so that a scale below 1 brings such a draw back into range with
-    /// its exact value; a value beyond the finite `f32` range is returned as `±f32::MAX` (a
+    /// where `|T|` is beyond `f32` (heavy tails, ν below about 0.2; `T` is then clamped to
+    /// `±f32::MAX`) the value is `μ ± exp(ln σ + ln|T|)`, so that a scale below 1 brings such a
+    /// draw back into range with its exact value, and the gradients are those of `μ + σT` with
+    /// the clamped `T` and `∂T/∂ν` (derivatives beyond `f32` are `±f32::MAX`, as everywhere in
+    /// the host draws). A value beyond the finite `f32` range is returned as `±f32::MAX` (a
     /// constant there: no gradient). NaN stays NaN.
     fn located(&self, (t, ln_t): (Tensor<D>, Tensor<D>)) -> Tensor<D> {
         let direct = self.loc.clone() + self.scale.clone() * t.clone();
-        // ln|T| is 0 where |T| is within f32 (|T| itself is then exact), at least ln f32::MAX
+        // ln|T| is 0 where |T| is within f32 (T itself is then exact), at least ln f32::MAX
         // where it is not
-        let big = ln_t.clone().detach().greater_elem(LN_F32_MAX - 1.0);
-        let exponent = self.scale.clone().log() + ln_t;
-        let overflow = exponent.clone().detach().greater_elem(LN_F32_MAX);
-        // the exponent clamped so that the branch not taken stays finite for the gradient
-        let far =
-            self.loc.clone() + t.clone().detach().sign() * exponent.clamp_max(LN_F32_MAX).exp();
+        let big = ln_t.clone().greater_elem(LN_F32_MAX - 1.0);
+        let exponent = self.scale.clone().detach().log() + ln_t;
+        let overflow = exponent.clone().greater_elem(LN_F32_MAX);
+        let value = self.loc.clone().detach()
+            + t.clone().detach().sign() * exponent.clamp_max(LN_F32_MAX).exp();
+        // the value in logarithms, the gradient of μ + σT (a constant correction)
+        let far = direct.clone() + (value - direct.clone().detach());
         let x = direct.mask_where(big.clone(), far);
         let beyond = x
             .clone()
             .abs()
             .greater_elem(f32::MAX)
-            .bool_or(big.bool_and(overflow));
-        let edge = x.clone().detach().sign().mul_scalar(f32::MAX);
-        x.mask_where(beyond, edge)
+            .bool_or(big.clone().bool_and(overflow));
+        // beyond f32 on the side of σT where |T| is (|σT| > f32::MAX ≥ |μ|; x itself can be
+        // NaN there, ∞ − ∞ of the branch for a scale above 1)
+        let side = x.clone().detach().sign().mask_where(big, t.detach().sign());
+        x.mask_where(beyond, side.mul_scalar(f32::MAX))
     }
 
     /// The standardized sample `T` (clamped to the finite `f32` range) with `∂T/∂ν` attached,
-    /// and `ln|T|` with `∂ln|T|/∂ν` attached where `|T| ≥ f32::MAX` (0 elsewhere).
+    /// and `ln|T|` where `|T| ≥ f32::MAX` (0 elsewhere; a constant).
     fn draw_standard(&self, source: Source<'_>, with_gradient: bool) -> (Tensor<D>, Tensor<D>) {
         let shape = self.shape;
         let n: usize = shape.iter().product();
@@ -218,16 +224,14 @@ impl<const D: usize> StudentT<D> {
                     // |t| = |ε| e^{−r/2}, r = ln(G/α), in logarithms: tiny ν puts most of t beyond f64
                     let ln_t = eps.abs().ln() - 0.5 * g.ln_ratio();
                     out[0] = eps.signum() * ln_t.exp();
-                    let e = if grad { g.elasticity_excess() } else { 0.0 };
                     out[1] = if grad {
+                        let e = g.elasticity_excess();
                         -eps.signum() * e.signum() * (ln_t + e.abs().ln() - (2.0 * nu).ln()).exp()
                     } else {
                         0.0
                     };
-                    // beyond f32: ln|T| and ∂ln|T|/∂ν = −e/(2ν)
                     if ln_t >= LN_F32_MAX as f64 {
                         out[2] = ln_t;
-                        out[3] = -e / (2.0 * nu);
                     }
                 })
             }
@@ -248,22 +252,16 @@ impl<const D: usize> StudentT<D> {
                 } else {
                     root * half.sinh()
                 };
-                let (e1, e2) = if grad {
-                    (
-                        gamma_elasticity_excess(alpha, r1),
-                        gamma_elasticity_excess(alpha, r2),
-                    )
-                } else {
-                    (0.0, 0.0)
-                };
-                // beyond f32 (then |h| ≥ 20): ln|T| = |h| − ln 2 + ½ ln ν and
-                // ∂ln|T|/∂ν = (1 + sign(h)(e₁ − e₂))/(2ν) (coth h = sign h to 1e-17)
+                // beyond f32 (then |h| ≥ 20): ln|T| = |h| − ln 2 + ½ ln ν
                 let ln_t = half.abs() - core::f64::consts::LN_2 + 0.5 * nu.ln();
                 if large && ln_t >= LN_F32_MAX as f64 {
                     out[2] = ln_t;
-                    out[3] = (1.0 + half.signum() * (e1 - e2)) / (2.0 * nu);
                 }
                 out[1] = if grad {
+                    let (e1, e2) = (
+                        gamma_elasticity_excess(alpha, r1),
+                        gamma_elasticity_excess(alpha, r2),
+                    );
                     if large {
                         let s = half.signum() + (e1 - e2);
                         s.signum()
@@ -281,11 +279,8 @@ impl<const D: usize> StudentT<D> {
         let t = to_device(column(&out, WIDTH, 0), shape, &device);
         let ln_t = to_device(column(&out, WIDTH, 2), shape, &device);
         if grad {
-            let slope = |j| to_device(column(&out, WIDTH, j), shape, &device);
-            (
-                attach(t, &self.df, slope(1)),
-                attach(ln_t, &self.df, slope(3)),
-            )
+            let slope = to_device(column(&out, WIDTH, 1), shape, &device);
+            (attach(t, &self.df, slope), ln_t)
         } else {
             (t, ln_t)
         }
