@@ -94,9 +94,12 @@ impl<const D: usize> Reparameterized<D> for Laplace<D> {
 ///
 /// With `d = ln(b₁/b₂)` and `t = |μ₁ − μ₂|/b₁` it is `φ(d) + e^d·φ(−t)`, `φ(u) = e^u − 1 − u ≥ 0`:
 /// a sum of two non-negative terms, each computed without cancellation (the series of `φ`
-/// near 0), so nearly equal distributions keep their digits. For `t > 1` the second term is
-/// `|μ₁ − μ₂|/b₂ − e^d + e^{d − t}`. No intermediate overflows for valid scales; the value is
-/// `+∞` only where the divergence exceeds `f32::MAX`.
+/// near 0), so nearly equal distributions keep their digits. For `t > 1` the divergence is
+/// `|μ₁ − μ₂|/b₂ − 1 − d + e^{d − t}` (the `e^d` of the two terms cancelled analytically, so
+/// that a large scale ratio keeps the gradient `−1/b₁`; positive terms but for a factor of at
+/// most 5 at `t = 1`). No intermediate overflows for valid scales, and the gradient is finite
+/// wherever the divergence is (its exact value permitting); the value is `+∞` only where the
+/// divergence exceeds `f32::MAX`.
 ///
 /// # Examples
 ///
@@ -124,18 +127,27 @@ impl<const D: usize> KlDivergence<D, Laplace<D>> for Laplace<D> {
         let half_gap = (p.loc.clone().mul_scalar(0.5) - q.loc.clone().mul_scalar(0.5))
             .abs()
             .expand(shape);
-        let t = div_stable(half_gap.clone(), p.scale.clone().expand(shape)).mul_scalar(2.0);
-        let first = weighted_exp_excess(d.zeros_like(), d.clone());
-        // e^d, capped where φ(d) is already infinite (the sum is +∞ there either way)
-        let d_cap = d.clamp_max(LN_F32_MAX);
-        let small = t.clone().lower_equal_elem(1.0);
-        // t ≤ 1: e^d·φ(−t), φ by its series (clamped t keeps the other branch finite)
+        let scale = p.scale.clone().expand(shape);
+        // the branches are chosen on constants, and each is fed inputs it handles where it is
+        // not taken (a derivative beyond f32 there would meet the zero gradient of the mask:
+        // 0·∞ = NaN); where t > 1e4 (e^{−t} = 0 in f32) t is computed from a zero gap
+        let t_value = div_stable(half_gap.clone().detach(), scale.clone().detach()).mul_scalar(2.0);
+        let huge = t_value.clone().greater_elem(1e4);
+        let small = t_value.lower_equal_elem(1.0);
+        let t = div_stable(half_gap.clone().mask_fill(huge.clone(), 0.0), scale).mul_scalar(2.0);
+        // t ≤ 1: φ(d) + e^d·φ(−t), φ by its series (e^d capped where φ(d) is already infinite:
+        // the sum is +∞ there either way; d = 0 where the branch is not taken)
+        let d_near = d.clone().mask_fill(small.clone().bool_not(), 0.0);
+        let d_cap = d_near.clone().clamp_max(LN_F32_MAX);
         let t_small = t.clone().clamp_max(1.0);
-        let near = weighted_exp_excess(d_cap.clone(), t_small.neg());
-        // t > 1: |μ₁ − μ₂|/b₂ − e^d + e^{d − t}
+        let near = weighted_exp_excess(d_near.zeros_like(), d_near)
+            + weighted_exp_excess(d_cap, t_small.neg());
+        // t > 1: φ(d) + e^d(e^{−t} − 1 + t) = |μ₁ − μ₂|/b₂ − 1 − d + e^{d − t}, with the e^d of
+        // the two terms cancelled analytically (in f32 they would cancel to nothing for a large
+        // b₁/b₂, and with them the gradient −1/b₁ in b₁); the last term 0 where t > 1e4
         let far = div_stable(half_gap, q.scale.clone().expand(shape)).mul_scalar(2.0)
-            - d_cap.clone().exp()
-            + (d_cap - t.clamp_max(1e4)).exp();
-        Ok(first + far.mask_where(small, near))
+            - d.clone().add_scalar(1.0)
+            + (d.clamp_max(LN_F32_MAX) - t).exp().mask_fill(huge, 0.0);
+        Ok(far.mask_where(small, near))
     }
 }
