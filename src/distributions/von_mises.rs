@@ -14,10 +14,14 @@ use super::{Distribution, Entropy, Mean, Reparameterized, internal};
 use crate::error::Result;
 use crate::rng::{NoiseSource, StandardNoise};
 use crate::special::bessel::{ln_bessel_i0e, ln_bessel_i0e_and_scaled_ratio_gap};
+use crate::special::gamma::polynomial;
 use crate::special::von_mises_cdf::{von_mises_implicit_derivative, von_mises_quantile};
 
 /// `ln 2π`.
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
+
+/// Below this concentration the entropy is taken from its series in κ².
+const ENTROPY_SERIES_BELOW: f32 = 0.1;
 
 /// The smallest concentration a validated von Mises accepts: the smallest normal `f32` (below
 /// it a backend may flush κ to 0).
@@ -226,10 +230,24 @@ impl<const D: usize> Distribution<D> for VonMises<D> {
 
 impl<const D: usize> Entropy<D> for VonMises<D> {
     /// `ln 2π + (ln I₀(κ) − κ) + κ(1 − I₁(κ)/I₀(κ))`: both pieces bounded, no cancellation for
-    /// large κ.
+    /// large κ. Below κ = 0.1 by the series `ln 2π − κ²/4 + 3κ⁴/64 − 5κ⁶/576 + 77κ⁸/49152`
+    /// (`ln I₀ = κ²/4 − κ⁴/64 + κ⁶/576 − 11κ⁸/49152 + …` and `κA = κ d ln I₀/dκ`; truncation
+    /// below 1e-11 relative): there the two pieces are `∓κ + O(κ²)` and their sum, and its
+    /// gradient `−κA′ ≈ −κ/2`, would cancel in `f32`.
     fn entropy(&self) -> Tensor<D> {
-        let (ln_i0e, gap) = ln_bessel_i0e_and_scaled_ratio_gap(self.concentration.clone());
-        (ln_i0e + gap).add_scalar(LN_2PI).expand(self.shape)
+        let kappa = self.concentration.clone();
+        let (ln_i0e, gap) = ln_bessel_i0e_and_scaled_ratio_gap(kappa.clone());
+        let small = kappa.clone().lower_elem(ENTROPY_SERIES_BELOW);
+        // on a clamped κ: the branch not taken stays finite, and so does its gradient
+        let k2 = kappa.clamp_max(ENTROPY_SERIES_BELOW).square();
+        let series = polynomial(
+            k2.clone(),
+            &[-0.25, 3.0 / 64.0, -5.0 / 576.0, 77.0 / 49152.0],
+        ) * k2;
+        (ln_i0e + gap)
+            .mask_where(small, series)
+            .add_scalar(LN_2PI)
+            .expand(self.shape)
     }
 }
 
