@@ -27,10 +27,7 @@ pub(super) fn check_group(owner: &str, costs: &Tensor<2>) -> Result<[usize; 2]> 
 pub(super) fn group_mean(costs: &Tensor<2>) -> Tensor<2> {
     let [n, b] = costs.dims();
     let mean = costs.clone().mul_scalar(1.0 / n as f64).sum_dim(0);
-    let equal = costs
-        .clone()
-        .max_dim(0)
-        .equal(costs.clone().min_dim(0));
+    let equal = costs.clone().max_dim(0).equal(costs.clone().min_dim(0));
     mean.mask_where(equal, costs.clone().narrow(0, 0, 1))
         .expand([n, b])
 }
