@@ -15,7 +15,11 @@
 //! - `Relax` panicked (or cut silently) on a control variate returning the wrong shapes;
 //! - ARM and DisARM returned `∞`/NaN for costs of `±3e38`, whose gradient is finite;
 //! - `GradientStatistics::from_stacked` gave equal estimates a variance of ~1e-17 (and a
-//!   signal-to-noise ratio of ~1e7 instead of `+∞`).
+//!   signal-to-noise ratio of ~1e7 instead of `+∞`);
+//! - GRPO gave a group of equal rewards advantages of ±0.8 (the rounded group mean, divided by
+//!   the group's standard deviation of one ulp);
+//! - `reinmax`, `gumbel_rao` and `decoupled_straight_through` returned NaN for raw logits near
+//!   `±3e38` at τ ≤ 0.5.
 //!
 //! Exact values: `∇θ Σ_x p_θ(x) f(x)` by enumeration ([`exact_expectation`] differentiated by
 //! autodiff), or the closed forms derived at each test.
@@ -35,7 +39,8 @@ use mcgrad::estimators::baselines::{DrGrpo, Grpo};
 use mcgrad::estimators::control_variates::{ControlNetwork, ControlVariate};
 use mcgrad::estimators::{
     Arm, DecoupledStraightThrough, DisArm, Estimate, Estimator, GumbelRao, GumbelSoftmax, Rebar,
-    RebarScale, ReinMax, Relax, ScoreFunction, exact_expectation,
+    RebarScale, ReinMax, Relax, ScoreFunction, decoupled_straight_through, exact_expectation,
+    gumbel_rao, reinmax,
 };
 use mcgrad::testing::{GradientCheck, UnbiasednessReport, exact_gradient};
 use mcgrad::{Error, NoiseSource, Result};
@@ -772,4 +777,58 @@ fn groups_of_equal_rewards_give_exactly_zero_advantages_and_gradients() {
             .unwrap(),
     );
     assert!(adv.iter().all(|&a| a != 0.0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The free functions on raw logits of any finite magnitude
+// ---------------------------------------------------------------------------------------------
+
+/// `(sample, gradient of (w·y)²)` of a free straight-through function on one row of 4 logits.
+fn free_run(which: usize, logits: [f32; 4], tau: f64) -> Run {
+    let device = common::device().autodiff();
+    let t = Tensor::<2>::from_floats([logits], &device).require_grad();
+    let mut noise = NoiseSource::seed_from_u64(2);
+    let y = match which {
+        0 => reinmax(t.clone(), tau, &mut noise),
+        1 => gumbel_rao(t.clone(), tau, 10, &mut noise),
+        _ => decoupled_straight_through(t.clone(), 1.0, tau, &mut noise),
+    }
+    .unwrap();
+    let w = Tensor::<2>::from_floats([[0.3, -1.2, 0.7, 2.0]], &device);
+    let loss = (y.clone() * w).sum().square();
+    let g = f32s(t.grad(&loss.backward()).unwrap());
+    (f32s(y.inner()), g)
+}
+
+/// `reinmax`, `gumbel_rao` and `decoupled_straight_through` take raw logits ("normalized or
+/// not"), like `gumbel_softmax`, which is finite for every finite logit. At logits near
+/// `±3e38` and τ ≤ 0.5 they returned NaN samples and gradients (`ℓ/τ = ±∞`, then `∞ − ∞`
+/// inside the softmax); they now shift each row by its maximum first. Checked: finite values
+/// and gradients at τ = 1e-3, 0.5, 1e3; the draw at `(3e38, −3e38, 0, 1e38)` is class 0 (the
+/// others have probability 0 in f32, `e^{−2e38}`); and a shift of moderate logits by 1000
+/// changes neither the draw nor the gradient (to rounding). Negative control: the unshifted
+/// `ℓ/τ` at τ = 0.5 is not finite.
+#[test]
+fn free_straight_through_functions_take_logits_of_any_finite_magnitude() {
+    for which in 0..3 {
+        for tau in [1e-3, 0.5, 1e3] {
+            for logits in [[3e38, -3e38, 0.0, 1e38], [3e38; 4], [-3e38, 1e4, -1e4, 0.0]] {
+                let (y, g) = free_run(which, logits, tau);
+                assert!(
+                    all_finite(&y) && all_finite(&g),
+                    "{which} τ = {tau} {logits:?}: {y:?} {g:?}"
+                );
+                assert_eq!(y.iter().sum::<f32>(), 1.0);
+            }
+            let (y, _) = free_run(which, [3e38, -3e38, 0.0, 1e38], tau);
+            assert_eq!(y, [1.0, 0.0, 0.0, 0.0]);
+            let base = [0.4, -0.8, 1.1, 0.0];
+            let (y0, g0) = free_run(which, base, tau);
+            let (y1, g1) = free_run(which, base.map(|x| x + 1000.0), tau);
+            assert_eq!(y0, y1, "{which} τ = {tau}");
+            assert!(close(&g0, &g1, 1e-3), "{which} τ = {tau}: {g0:?} vs {g1:?}");
+        }
+    }
+    let raw = Tensor::<1>::from_floats([3e38f32, 1e38], &common::device()).div_scalar(0.5);
+    assert!(!all_finite(&f32s(raw)));
 }
