@@ -19,7 +19,9 @@
 //! - GRPO gave a group of equal rewards advantages of ±0.8 (the rounded group mean, divided by
 //!   the group's standard deviation of one ulp);
 //! - `reinmax`, `gumbel_rao` and `decoupled_straight_through` returned NaN for raw logits near
-//!   `±3e38` at τ ≤ 0.5.
+//!   `±3e38` at τ ≤ 0.5;
+//! - `Grpo::epsilon` accepted an ε that is 0 in f32 (NaN for a group of equal costs);
+//! - `Relax` panicked with a `ControlNetwork` of zero hidden units.
 //!
 //! Exact values: `∇θ Σ_x p_θ(x) f(x)` by enumeration ([`exact_expectation`] differentiated by
 //! autodiff), or the closed forms derived at each test.
@@ -831,4 +833,70 @@ fn free_straight_through_functions_take_logits_of_any_finite_magnitude() {
     }
     let raw = Tensor::<1>::from_floats([3e38f32, 1e38], &common::device()).div_scalar(0.5);
     assert!(!all_finite(&f32s(raw)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parameters at the edge of f32
+// ---------------------------------------------------------------------------------------------
+
+/// GRPO computes in f32: an ε below `f32::MIN_POSITIVE` is 0 there (it was accepted, and a
+/// group of equal costs came out `0/0` = NaN) and one above `f32::MAX` is `∞` (every advantage
+/// 0). Both are typed errors now; the smallest normal ε still gives a group of equal costs
+/// advantage 0 and a spread group its standardized values. Negative control: ε = 1e-300 in
+/// f32 is 0.
+#[test]
+fn grpo_rejects_an_epsilon_outside_f32_and_works_at_the_smallest_normal_one() {
+    for eps in [1e-300, 1e-46, 1e-40, 1e39] {
+        let r = Grpo::new().epsilon(eps);
+        assert!(
+            matches!(
+                r,
+                Err(Error::InvalidParameter {
+                    name: "epsilon",
+                    ..
+                })
+            ),
+            "ε = {eps}: {r:?}"
+        );
+    }
+    let device = common::device();
+    let costs = common::matrix(3, 2, vec![1.0, 2.0, 1.0, 3.0, 1.0, 4.0], &device);
+    let grpo = Grpo::new().epsilon(f64::from(f32::MIN_POSITIVE)).unwrap();
+    let a = f32s(grpo.advantages(&costs).unwrap());
+    assert_eq!([a[0], a[2], a[4]], [0.0; 3]);
+    assert!(close(&[a[1], a[3], a[5]], &[-1.0, 0.0, 1.0], 1e-6), "{a:?}");
+    assert_eq!(1e-300f64 as f32, 0.0);
+}
+
+/// `ControlNetwork::new(M, 0)`, a network without hidden units, is the constant control
+/// variate `b₂` (a learned baseline). It panicked inside `Relax` (empty layers); it now gives a
+/// finite estimate and trains `b₂`. Negative control: a control network of the wrong width is
+/// still a typed error.
+#[test]
+fn a_control_network_without_hidden_units_is_a_learned_constant() {
+    let device = common::device().autodiff();
+    let t = common::matrix(
+        2,
+        4,
+        vec![0.1, -0.3, 0.8, 0.0, 1.0, 2.0, -1.0, 0.5],
+        &device,
+    )
+    .require_grad();
+    let q = Bernoulli::from_logits(t.clone()).unwrap();
+    let net = ControlNetwork::new(4, 0, &mut NoiseSource::seed_from_u64(0), &device);
+    let mut relax = Relax::new(net);
+    let est = relax
+        .estimate(&q, 2, &mut NoiseSource::seed_from_u64(1), |b| {
+            (b.sum_dim(1) - 1.5).square().reshape([4])
+        })
+        .unwrap();
+    let mut grads = est.loss().backward();
+    assert!(all_finite(&f32s(t.grad(&grads).unwrap())));
+    let params = burn::optim::GradientsParams::from_module(&mut grads, relax.control());
+    assert_eq!(params.len(), 1, "b₂ gets the gradient of the variance");
+    let wrong = ControlNetwork::new(3, 0, &mut NoiseSource::seed_from_u64(0), &device);
+    let r = Relax::new(wrong).estimate(&q, 2, &mut NoiseSource::seed_from_u64(1), |b| {
+        b.sum_dim(1).reshape([4])
+    });
+    assert!(matches!(r, Err(Error::ShapeMismatch { .. })));
 }
