@@ -37,7 +37,7 @@ mod common;
 use burn::prelude::*;
 use mcgrad::diagnostics::{GradientAccumulator, GradientStatistics};
 use mcgrad::distributions::{Bernoulli, OneHotCategorical};
-use mcgrad::estimators::baselines::{DrGrpo, Grpo};
+use mcgrad::estimators::baselines::{Baseline, DrGrpo, Grpo, LeaveOneOut};
 use mcgrad::estimators::control_variates::{ControlNetwork, ControlVariate};
 use mcgrad::estimators::{
     Arm, DecoupledStraightThrough, DisArm, Estimate, Estimator, GumbelRao, GumbelSoftmax, Rebar,
@@ -694,13 +694,48 @@ fn antithetic_estimators_stay_finite_at_costs_near_f32_max() {
             ((g - 1.5e38) / 1.5e38).abs() < 1e-6,
             "{which}, n = {n}: {g}"
         );
-        if n == 1 {
-            assert!(all_finite(&s), "{which}: {s:?}");
-        }
+        // the mean of the 2n costs too (it overflowed for n > 1 before `mean_over_draws`
+        // fell back to scaled costs where the sum leaves f32)
+        assert!(all_finite(&s), "{which}, n = {n}: {s:?}");
     }
     let d = common::device();
     let diff = Tensor::<1>::from_floats([3e38f32], &d) - Tensor::<1>::from_floats([-3e38f32], &d);
     assert!(!all_finite(&f32s(diff)));
+}
+
+/// The leave-one-out baseline where the sum of a group's costs leaves f32 (costs of 1e38 to
+/// 3e38): with `n = 2` the baseline of a draw is the other draw's cost, with `n = 3` the mean
+/// of the other two, both within 1e-6 (the rounding of `Σ f/n − f_i/n`); and RLOO with a constant cost of 3e38 over 4 draws has the surrogate 3e38 and a
+/// zero gradient. Negative control: the plain form `(Σ f − f_i)/(n − 1)` is `∞` on these costs.
+#[test]
+fn leave_one_out_and_the_mean_over_draws_survive_sums_beyond_f32() {
+    let device = common::device();
+    let costs = Tensor::<2>::from_floats([[2e38f32, 3e38], [2.5e38, 1e38]], &device);
+    let b = f32s(LeaveOneOut.values(&costs).unwrap());
+    for (got, want) in b.iter().zip([2.5e38f64, 1e38, 2e38, 3e38]) {
+        assert!(((*got as f64 - want) / want).abs() < 1e-6, "{b:?}");
+    }
+    let costs3 = Tensor::<2>::from_floats([[2e38f32], [3e38], [1e38]], &device);
+    let b3 = f32s(LeaveOneOut.values(&costs3).unwrap());
+    for (got, want) in b3.iter().zip([2e38f64, 1.5e38, 2.5e38]) {
+        assert!(((*got as f64 - want) / want).abs() < 1e-6, "{b3:?}");
+    }
+    // negative control: the unguarded formula
+    let plain = (costs3.clone().sum_dim(0).expand([3, 1]) - costs3) / 2.0;
+    assert!(!all_finite(&f32s(plain)));
+
+    let ad = device.clone().autodiff();
+    let t = Tensor::<2>::from_floats([[0.3f32, -1.0]], &ad).require_grad();
+    let q = Bernoulli::from_logits(t.clone()).unwrap();
+    let est = ScoreFunction::new(LeaveOneOut)
+        .estimate(&q, 4, &mut NoiseSource::seed_from_u64(9), |y| {
+            let r = y.dims()[0];
+            Tensor::<1>::full([r], 3e38, &y.device())
+        })
+        .unwrap();
+    assert_eq!(f32s(est.surrogate.clone()), vec![3e38]);
+    let g = f32s(t.grad(&est.loss().backward()).unwrap());
+    assert_eq!(g, vec![0.0, 0.0]);
 }
 
 /// Equal estimates have variance exactly 0 and signal-to-noise ratio `+∞` (the doc's DisARM at
