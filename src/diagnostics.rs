@@ -117,9 +117,14 @@ impl GradientStatistics {
         let [k, p] = estimates.dims();
         check_sizes(k, p)?;
         let estimates = estimates.detach();
-        let mean = estimates.clone().mean_dim(0);
-        let centered = estimates - mean.clone();
-        let variance = centered.square().sum_dim(0) / (k as f64 - 1.0);
+        // shifted by the first estimate: a parameter whose K estimates are equal gets exactly
+        // 0 (its mean is that value and its signal-to-noise ratio +∞), where the mean of the
+        // raw values, rounded, would leave a variance of ~1e-17 (and a ratio of ~1e7)
+        let first = estimates.clone().narrow(0, 0, 1);
+        let shifted = estimates - first.clone();
+        let offset = shifted.clone().mean_dim(0);
+        let variance = (shifted - offset.clone()).square().sum_dim(0) / (k as f64 - 1.0);
+        let mean = first + offset;
         Ok(Self {
             mean: mean.reshape([p]),
             variance: variance.reshape([p]),

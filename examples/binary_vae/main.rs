@@ -460,8 +460,8 @@ fn objective(
 }
 
 /// The variance diagnostic on batch `x`: K estimates of the gradient of the summed objective
-/// in the encoder's logits, with fresh noise from `noise`; returns (log10 of the mean
-/// per-logit variance, mean signal-to-noise ratio).
+/// in the encoder's logits, with fresh noise from `noise`; returns (the mean per-logit
+/// variance, the mean signal-to-noise ratio).
 fn logit_gradient_variance(
     model: &BinaryVae,
     args: &Args,
@@ -484,7 +484,7 @@ fn logit_gradient_variance(
         acc.push(g)?;
     }
     let summary = acc.finish()?.summary()?;
-    Ok((summary.mean_variance.log10(), summary.mean_signal_to_noise))
+    Ok((summary.mean_variance, summary.mean_signal_to_noise))
 }
 
 /// The variance measurements of a run: (step, log10 mean variance, mean SNR). Saved in the
@@ -592,16 +592,20 @@ fn run(args: Args) -> Result<(), Failure> {
                 let mut diagnostic_noise = NoiseSource::seed_from_u64(
                     c.seed ^ (step as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
                 );
-                let (log_var, snr) =
-                    logit_gradient_variance(&model, &args, &x, &mut diagnostic_noise)?;
-                if !log_var.is_finite() {
+                let (var, snr) = logit_gradient_variance(&model, &args, &x, &mut diagnostic_noise)?;
+                if !var.is_finite() {
                     return Err(Failure::Diverged {
                         epoch,
                         what: format!(
-                            "the encoder-logit gradient has variance 10^{log_var} at step {step}"
+                            "the encoder-logit gradient estimates are not finite at step {step} \
+                             (their variance: {var}); an extreme --temperature also does this \
+                             (the relaxation's derivative grows like 1/τ and leaves f32)"
                         ),
                     });
                 }
+                // all K estimates equal (a variance of exactly 0, e.g. a relaxation so cold
+                // that its derivative vanishes in f32): recorded as 10^-308
+                let log_var = var.max(f64::MIN_POSITIVE).log10();
                 variance.points.push((step, log_var, snr));
                 diagnostic_seconds += t.elapsed().as_secs_f64();
             }

@@ -17,7 +17,8 @@ pub struct CommonArgs {
     #[arg(long, default_value = "data/mnist", value_name = "DIR")]
     pub data_dir: PathBuf,
     /// Train up to this epoch (with --resume: continue up to it). 0 trains nothing and
-    /// evaluates the model, writing to <out dir>/eval/.
+    /// evaluates the model, writing to <out dir>/eval/ (eval-2/, … when earlier evaluations
+    /// are there).
     #[arg(long, value_name = "N", value_parser = epochs)]
     pub epochs: usize,
     /// Examples per training step.
@@ -37,7 +38,8 @@ pub struct CommonArgs {
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
     /// Train nothing: evaluate the out dir's model.bpk and write the figures and pictures to
-    /// <out dir>/eval/ (the training run's files are left alone).
+    /// <out dir>/eval/, or eval-2/, … when earlier evaluations are there (the training run's
+    /// files and earlier evaluations are left alone).
     #[arg(long, conflicts_with_all = ["resume", "overwrite"])]
     pub eval_only: bool,
     /// Continue the run saved in the out dir: weights, optimizer state, epoch and step

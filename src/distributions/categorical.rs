@@ -122,9 +122,15 @@ impl<const D: usize> Categorical<D> {
                 "finite, non-negative, and not all zero in a row",
             ));
         }
-        Ok(Self {
-            log_probs: (probs / sums).log(),
-        })
+        // ln p with the derivative 1/max(p, f32::MIN_POSITIVE): the same value (−∞ for a zero
+        // probability), but a class of probability 0 (or subnormal) passes a finite gradient,
+        // where ln's own backward, 1/0 = ∞ times the zero gradient of a class never drawn,
+        // would be NaN for every parameter of the row
+        let p = probs / sums;
+        let fixed = p.clone().detach();
+        let slope = fixed.clone().clamp_min(f32::MIN_POSITIVE).recip();
+        let log_probs = fixed.log() + (p.clone() - p.detach()) * slope;
+        Ok(Self { log_probs })
     }
 
     /// The normalized logits `ln P(x = k)`, `[..., K]`.
@@ -338,4 +344,40 @@ pub(crate) fn categorical_kl<const D: usize>(lp: Tensor<D>, lq: Tensor<D>) -> Te
     let far = (lq_rows - c).exp() - exp_times(lp, u.add_scalar(1.0));
     let excess = far.mask_where(near, series).sum_dim(D - 1);
     direct.mask_where(small, log1p(excess))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `from_probs` with a zero and a subnormal probability: `ln P(x = 1)` has the gradient
+    /// `e_1/p_1 − 1/S` in the unnormalized probabilities (`S = Σ p = 1` here), finite, with
+    /// `−1` for the two tiny classes. Negative control: `ln(p/S)` by Burn's `log` gives NaN
+    /// there (its backward is `1/p` at `p = 0`, times the zero upstream gradient).
+    #[test]
+    fn zero_probabilities_pass_finite_gradients() {
+        let device = Device::flex().autodiff();
+        let raw = [0.0f32, 0.25, 0.75, 1e-45];
+        let probs = Tensor::<2>::from_floats([raw], &device).require_grad();
+        let q = Categorical::from_probs(probs.clone()).unwrap();
+        let lp = q.log_probs().clone();
+        let values = lp.clone().inner().try_into_vec_as::<f32>().unwrap();
+        assert_eq!(values[0], f32::NEG_INFINITY);
+        assert!((values[1] - 0.25f32.ln()).abs() < 1e-6);
+        let g = probs.grad(&lp.narrow(1, 1, 1).sum().backward()).unwrap();
+        let g = g.try_into_vec_as::<f32>().unwrap();
+        for (got, want) in g.iter().zip([-1.0f32, 3.0, -1.0, -1.0]) {
+            assert!((got - want).abs() < 1e-5, "{g:?}");
+        }
+        // negative control: the plain logarithm
+        let probs = Tensor::<2>::from_floats([raw], &device).require_grad();
+        let plain = (probs.clone() / probs.clone().sum_dim(1)).log();
+        let g = probs.grad(&plain.narrow(1, 1, 1).sum().backward()).unwrap();
+        assert!(
+            g.try_into_vec_as::<f32>()
+                .unwrap()
+                .iter()
+                .any(|x| x.is_nan())
+        );
+    }
 }

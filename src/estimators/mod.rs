@@ -203,10 +203,18 @@ pub(crate) fn by_draw(t: Tensor<1>, n: usize) -> Tensor<2> {
 }
 
 /// The mean over the `n` draws of each batch element: `[n·B]` → `[B]`.
+///
+/// Where the sum of the draws overflows (costs near `±f32::MAX`) the mean is taken as
+/// `Σ_i (t_i/n)` instead, whose partial sums stay below the largest `|t_i|`; elsewhere (every
+/// ordinary cost) the value and its gradient are those of the plain mean, bit for bit.
 pub(crate) fn mean_over_draws(t: Tensor<1>, n: usize) -> Tensor<1> {
     let [rows] = t.dims();
     if n == 1 {
         return t;
     }
-    by_draw(t, n).mean_dim(0).reshape([rows / n])
+    let draws = by_draw(t, n);
+    let mean = draws.clone().mean_dim(0);
+    let overflowed = mean.clone().is_finite().bool_not();
+    let scaled = draws.mul_scalar(1.0 / n as f64).sum_dim(0);
+    mean.mask_where(overflowed, scaled).reshape([rows / n])
 }

@@ -138,8 +138,9 @@ impl DisArm {
         let pairs = AntitheticPairs::draw(dist, n, noise)?;
         let rows = pairs.logits.dims()[0];
         let batch = rows / n;
-        let weights =
-            (pairs.first.clone() - pairs.second.clone()) * pairs.sigmoid_of_magnitude() * 0.5;
+        // the ½ goes on the bounds before their difference, which stays finite for costs up to
+        // ±f32::MAX (see `antithetic_estimate`)
+        let weights = (pairs.first.clone() - pairs.second.clone()) * pairs.sigmoid_of_magnitude();
         let samples = Tensor::cat(vec![pairs.first, pairs.second], 0);
         let costs = f(samples.clone());
         check_costs(&costs, 2 * rows)?;
@@ -160,7 +161,8 @@ impl DisArm {
         let swapped_bound = log_mean_exp(swapped.reshape([n, n * batch]))
             .neg()
             .reshape([n, batch]);
-        let signal = (bound.clone().detach().reshape([1, batch]) - swapped_bound).reshape([rows]);
+        let signal = (bound.clone().detach().reshape([1, batch]) * 0.5 - swapped_bound * 0.5)
+            .reshape([rows]);
         let mut shape = [1usize; D];
         shape[0] = rows;
         let per_draw = weights * signal.reshape(shape);
@@ -193,8 +195,8 @@ impl<const D: usize> Estimator<D, Bernoulli<D>> for DisArm {
         F: FnOnce(Tensor<D>) -> Tensor<1>,
     {
         let pairs = AntitheticPairs::draw(dist, n, noise)?;
-        let weights =
-            (pairs.first.clone() - pairs.second.clone()) * pairs.sigmoid_of_magnitude() * 0.5;
+        // ½(f(b¹) − f(b²))(b¹ − b²)σ(|θ|), the ½ on the costs (see `antithetic_estimate`)
+        let weights = (pairs.first.clone() - pairs.second.clone()) * pairs.sigmoid_of_magnitude();
         antithetic_estimate(dist, n, pairs, weights, f)
     }
 }

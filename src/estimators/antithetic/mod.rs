@@ -47,7 +47,7 @@ pub use disarm::DisArm;
 pub(crate) struct AntitheticPairs<const D: usize> {
     /// The logits replicated to `n·B` rows, detached.
     pub(crate) logits: Tensor<D>,
-    /// `u − ½` for the uniform `u` behind each pair, `n·B` rows.
+    /// `2u − 1 = 2(u − ½)` for the uniform `u` behind each pair, `n·B` rows.
     pub(crate) centered: Tensor<D>,
     /// `1[θ + L > 0]`.
     pub(crate) first: Tensor<D>,
@@ -57,7 +57,7 @@ pub(crate) struct AntitheticPairs<const D: usize> {
 
 impl<const D: usize> AntitheticPairs<D> {
     /// Draws `n ≥ 1` pairs per row of `dist`. The uniforms are drawn on the host, where their
-    /// logistic transform `L = ln u − ln(1 − u)` and the ARM weight `u − ½` cost next to nothing.
+    /// logistic transform `L = ln u − ln(1 − u)` and the ARM weight `2(u − ½)` cost next to nothing.
     pub(crate) fn draw(dist: &Bernoulli<D>, n: usize, noise: &mut NoiseSource) -> Result<Self> {
         internal::samples(n)?;
         let logits = dist.replicate(n).logits().clone().detach();
@@ -68,7 +68,7 @@ impl<const D: usize> AntitheticPairs<D> {
             .iter()
             .map(|&u| ln_f32(u) - ln_f32(1.0 - u))
             .collect();
-        let centered: Vec<f32> = uniform.into_iter().map(|u| u - 0.5).collect();
+        let centered: Vec<f32> = uniform.into_iter().map(|u| (u - 0.5) * 2.0).collect();
         let l = Tensor::<D>::from_data(TensorData::new(logistic, dims), &device);
         let first = (logits.clone() + l.clone()).greater_elem(0.0).float();
         let second = (logits.clone() - l).greater_elem(0.0).float();
@@ -80,7 +80,8 @@ impl<const D: usize> AntitheticPairs<D> {
         })
     }
 
-    /// `u − ½`, the ARM weight.
+    /// `2u − 1`, the ARM weight of the *half* difference `½f(b¹) − ½f(b²)` (see
+    /// [`antithetic_estimate`]).
     pub(crate) fn centered_uniform(&self) -> Tensor<D> {
         self.centered.clone()
     }
@@ -95,8 +96,12 @@ impl<const D: usize> AntitheticPairs<D> {
 ///
 /// `s_b = (1/2n) Σ_k f(draw_k) + Σ_j (θ_bj − sg θ_bj) · sg(ḡ_bj)`,
 ///
-/// with `ḡ_b = (1/n) Σ_i (f(b¹_i) − f(b²_i)) w_i`, the per-pair gradient estimates averaged over
-/// the pairs, for the weights `w` (`[n·B, ...]`, detached) of the estimator. The forward value is
+/// with `ḡ_b = (1/n) Σ_i (½f(b¹_i) − ½f(b²_i)) w_i`, the per-pair gradient estimates averaged
+/// over the pairs, for the weights `w` (`[n·B, ...]`, detached) of the estimator, which
+/// multiply the *half* difference: halving each cost before the subtraction is exact in
+/// floating point and keeps the difference finite for costs up to `±f32::MAX` (the full
+/// difference overflows to `∞` beyond `±1.7e38`, and the surrogate's zero forward term
+/// `0·∞` to NaN). The forward value is
 /// the mean cost of the `2n` draws (the gradient term is `x − x = 0`); the gradient is `ḡ` for
 /// the logits plus, when `f` depends on parameters of its own, the average of their gradients
 /// over all `2n` draws (unbiased: each draw is marginally a draw of the distribution).
@@ -115,7 +120,8 @@ where
     let costs = f(samples.clone());
     check_costs(&costs, 2 * rows)?;
     let detached = costs.clone().detach();
-    let difference = detached.clone().narrow(0, 0, rows) - detached.clone().narrow(0, rows, rows);
+    let half = detached.clone() * 0.5;
+    let difference = half.clone().narrow(0, 0, rows) - half.narrow(0, rows, rows);
     let mut shape = [1usize; D];
     shape[0] = rows;
     let per_pair = weights * difference.reshape(shape);
@@ -125,7 +131,13 @@ where
     let mean_gradient = if n == 1 {
         per_pair
     } else {
-        per_pair.reshape([n, per_element]).mean_dim(0).reshape(dims)
+        // scaled before the sum, which then cannot overflow where every pair's estimate is
+        // finite (estimates near f32::MAX, at costs near ±f32::MAX)
+        per_pair
+            .reshape([n, per_element])
+            .mul_scalar(1.0 / n as f64)
+            .sum_dim(0)
+            .reshape(dims)
     };
     // (θ − sg θ)·ḡ: exactly 0 forward for every finite θ (θ·ḡ − sg(θ·ḡ) is ∞ − ∞ = NaN once
     // |θ·ḡ| exceeds f32::MAX, at logits near ±3e38)

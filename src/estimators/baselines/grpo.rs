@@ -108,11 +108,17 @@ impl Grpo {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] for an ε that is not finite and positive (ε = 0 would make
-    /// a group of equal costs `0/0`).
+    /// [`Error::InvalidParameter`] for an ε outside `[f32::MIN_POSITIVE, f32::MAX]`
+    /// (≈ `[1.2e-38, 3.4e38]`): the advantages are computed in `f32`, where a smaller ε is 0 (a
+    /// group of equal costs would be `0/0`) and a larger one `∞` (every advantage 0).
     pub fn epsilon(self, epsilon: f64) -> Result<Self> {
-        if !(epsilon.is_finite() && epsilon > 0.0) {
-            return Err(Error::invalid("Grpo", "epsilon", "finite and > 0"));
+        let range = f64::from(f32::MIN_POSITIVE)..=f64::from(f32::MAX);
+        if !range.contains(&epsilon) {
+            return Err(Error::invalid(
+                "Grpo",
+                "epsilon",
+                "in [1.2e-38, 3.4e38] (positive and normal in f32)",
+            ));
         }
         Ok(Self { epsilon, ..self })
     }

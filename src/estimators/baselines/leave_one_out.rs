@@ -35,7 +35,15 @@ impl Baseline for LeaveOneOut {
                 "the leave-one-out baseline needs at least 2 samples per batch element",
             ));
         }
-        let total = costs.clone().sum_dim(0).expand([n, b]);
-        Ok((total - costs.clone()) / (n as f64 - 1.0))
+        let sum = costs.clone().sum_dim(0);
+        let plain = (sum.clone().expand([n, b]) - costs.clone()) / (n as f64 - 1.0);
+        // where the sum overflows (costs near ±f32::MAX): the same mean of the others from
+        // costs scaled by 1/n, whose sums stay below the largest |cost|; every ordinary cost
+        // keeps the plain form's bits
+        let overflowed = sum.is_finite().bool_not().expand([n, b]);
+        let scaled = costs.clone().mul_scalar(1.0 / n as f64);
+        let others = scaled.clone().sum_dim(0).expand([n, b]) - scaled;
+        let safe = others.mul_scalar(n as f64 / (n as f64 - 1.0));
+        Ok(plain.mask_where(overflowed, safe))
     }
 }

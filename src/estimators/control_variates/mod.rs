@@ -357,7 +357,8 @@ pub struct ControlNetwork {
 impl ControlNetwork {
     /// A network for rows of `inputs` perturbed logits (the number of logits per row: `M` for
     /// Bernoulli rows of `M` variables, `L·K` for `L` categorical positions of `K` classes) with
-    /// `hidden` tanh units. The hidden layer is drawn from `noise` (weights and biases uniform
+    /// `hidden` tanh units (`hidden = 0` is the constant control variate `b₂`, a learned
+    /// baseline). The hidden layer is drawn from `noise` (weights and biases uniform
     /// on `±1/√inputs`, PyTorch's default), the output layer is zero.
     pub fn new(inputs: usize, hidden: usize, noise: &mut NoiseSource, device: &Device) -> Self {
         let bound = 1.0 / (inputs.max(1) as f64).sqrt();
@@ -392,10 +393,16 @@ impl ControlNetwork {
 
 impl ControlVariate for ControlNetwork {
     fn value_and_gradient(&self, z: Tensor<2>) -> (Tensor<1>, Tensor<2>) {
-        let [rows, _] = z.dims();
-        let h = self.hidden.forward(z).tanh();
+        let [rows, m] = z.dims();
         let w2 = self.output.weight.val();
         let hidden = w2.dims()[0];
+        if hidden == 0 {
+            // no hidden unit: the constant c = b₂ (the layers' empty products would not run)
+            let b2 = self.output.bias.as_ref().map(|b| b.val());
+            let value = b2.map_or_else(|| z.zeros_like().sum_dim(1), |b| b.expand([rows, 1]));
+            return (value.reshape([rows]), Tensor::zeros([rows, m], &z.device()));
+        }
+        let h = self.hidden.forward(z).tanh();
         let value = self.output.forward(h.clone()).reshape([rows]);
         let slope = (h.square().neg() + 1.0) * w2.reshape([1, hidden]);
         let gradient = slope.matmul(self.hidden.weight.val().transpose());

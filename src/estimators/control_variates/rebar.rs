@@ -34,14 +34,17 @@ pub enum RebarScale {
     Fixed(f64),
     /// One η per draw, from all the *other* draws of the batch (the other `n·B − 1` rows):
     /// `η_r = Σ_{k≠r} f(b_k) c(z̃_k) ‖s_k‖² / Σ_{k≠r} c(z̃_k)² ‖s_k‖²` (1 where the denominator
-    /// vanishes). Independent of draw `r`, so unbiased; needs `n·B ≥ 2`. It pools the batch on
+    /// vanishes or a sum is not finite: a NaN cost, or `|f·c|` beyond `f32::MAX` at costs of
+    /// ~1e19 and more). Independent of draw `r`, so unbiased; needs `n·B ≥ 2`. It pools the batch on
     /// purpose: a ratio of sums over a few draws (the other draws of one element only) is so
     /// unstable that it raises the variance by orders of magnitude.
     LeaveOneOut,
     /// One η per parameter (per logit of a row, shared by the rows), from *earlier* calls:
     /// exponential moving averages with decay β of `Σ f(b) c(z̃) s_j²` and `Σ c(z̃)² s_j²` over
     /// the rows of each batch, their ratio used at the next call (1 before the first, and where
-    /// the denominator vanishes). Unbiased, since η is fixed before the draws it multiplies.
+    /// the denominator vanishes). A batch whose statistics are not finite (a NaN cost, or
+    /// `|f·c|` beyond `f32::MAX`) is left out of the averages, so that it cannot turn η into NaN
+    /// for every later call. Unbiased, since η is fixed before the draws it multiplies.
     /// The statistics stay on the device (no sync).
     Running {
         /// The decay β in `[0, 1)`.
@@ -168,12 +171,18 @@ impl Rebar {
     /// # Errors
     ///
     /// [`Error::InvalidParameter`] for a temperature that is not finite and positive, a fixed
-    /// η that is not finite, or a decay outside `[0, 1)`.
+    /// η that is not finite as an `f32` (`|η| > f32::MAX`), or a decay outside `[0, 1)`.
     pub fn with_scale(temperature: f64, scale: RebarScale) -> Result<Self> {
         internal::temperature("Rebar", temperature)?;
         match scale {
-            RebarScale::Fixed(eta) if !eta.is_finite() => {
-                return Err(Error::invalid("Rebar", "eta", "finite"));
+            // the estimator computes in f32: an η beyond f32::MAX would be ∞ there, and the
+            // control variate's zero forward value ∞·0 = NaN
+            RebarScale::Fixed(eta) if !(eta.is_finite() && eta.abs() <= f64::from(f32::MAX)) => {
+                return Err(Error::invalid(
+                    "Rebar",
+                    "eta",
+                    "finite in f32 (|η| ≤ 3.4e38)",
+                ));
             }
             RebarScale::Running { decay } if !(0.0..1.0).contains(&decay) => {
                 return Err(Error::invalid("Rebar", "decay", "in [0, 1)"));
@@ -232,10 +241,18 @@ impl Rebar {
         let denominator = (score_sq * control_sq.reshape([rows, 1]))
             .sum_dim(0)
             .reshape([m]);
+        // a batch whose statistics are not finite (a NaN cost, or |f·c| beyond f32::MAX at
+        // costs of ~1e19 and more) is left out: it would turn η into NaN for every later call
+        let skip = numerator
+            .clone()
+            .is_finite()
+            .bool_and(denominator.clone().is_finite())
+            .bool_not();
         self.running = Some(match self.running.take() {
+            // no statistics yet where skipped: a zero denominator, read as η = 1
             None => RunningScale {
-                numerator,
-                denominator,
+                numerator: numerator.mask_fill(skip.clone(), 0.0),
+                denominator: denominator.mask_fill(skip, 0.0),
             },
             Some(old) => {
                 let [len] = old.numerator.dims();
@@ -247,9 +264,12 @@ impl Rebar {
                         ),
                     ));
                 }
+                let blended = |old: Tensor<1>, new: Tensor<1>| {
+                    (old.clone() * decay + new * (1.0 - decay)).mask_where(skip.clone(), old)
+                };
                 RunningScale {
-                    numerator: old.numerator * decay + numerator * (1.0 - decay),
-                    denominator: old.denominator * decay + denominator * (1.0 - decay),
+                    numerator: blended(old.numerator, numerator),
+                    denominator: blended(old.denominator, denominator),
                 }
             }
         });
@@ -336,7 +356,11 @@ impl<const D: usize, P: ConditionalRelaxation<D>> Estimator<D, P> for Rebar {
                 let others_c = c.clone().sum().expand([rows]) - c;
                 let ok = others_c.clone().greater_elem(0.0);
                 let safe = others_c.mask_fill(ok.clone().bool_not(), 1.0);
-                let eta = (others_a / safe).mask_fill(ok.bool_not(), 1.0);
+                let ratio = others_a / safe;
+                // 1 also where the sums overflowed (|f·c| beyond f32::MAX) or met a NaN cost:
+                // a non-finite η would make every gradient of the batch NaN
+                let ok = ok.bool_and(ratio.clone().is_finite());
+                let eta = ratio.mask_fill(ok.bool_not(), 1.0);
                 correction * eta
             }
         };

@@ -48,7 +48,9 @@ use crate::rng::NoiseSource;
 ///   then decreasing as φ trains.
 /// - Cost: `n` evaluations of `f` (one call) and one pass of the network on `2n` rows.
 /// - Requirements: a [`ConditionalRelaxation`] family; a [`ControlVariate`] with as many inputs
-///   as logits per row.
+///   as logits per row, returning a value `[2n·B]` and a gradient `[2n·B, M]` (any other shape
+///   is an [`Error::ShapeMismatch`](crate::Error::ShapeMismatch), as is a cost of the wrong
+///   length).
 ///
 /// # Shapes
 ///
@@ -164,6 +166,15 @@ impl<const D: usize, P: ConditionalRelaxation<D>, C: ControlVariate> Estimator<D
             0,
         );
         let (value, gradient) = self.control.value_and_gradient(inputs);
+        // a caller's control variate: the wrong shapes would panic in the slicing below, or
+        // (more columns, longer values) be cut silently
+        if value.dims() != [2 * rows] || gradient.dims() != [2 * rows, per_row] {
+            return Err(Error::ShapeMismatch {
+                context: "Relax control variate output (value [2n·B], gradient [2n·B, M])",
+                left: [value.dims().to_vec(), gradient.dims().to_vec()].concat(),
+                right: vec![2 * rows, 2 * rows, per_row],
+            });
+        }
         let control_tilde = value.narrow(0, rows, rows);
         let gradient_z = gradient.clone().slice([0..rows, 0..per_row]).reshape(dims);
         let gradient_tilde = gradient.slice([rows..2 * rows, 0..per_row]).reshape(dims);

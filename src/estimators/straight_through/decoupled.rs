@@ -160,6 +160,9 @@ impl DecoupledStraightThrough {
 /// one-hot `argmax(ℓ/τ_f + g)` forward, the Jacobian of `softmax(ℓ/τ_b + g)` backward; what
 /// [`DecoupledStraightThrough`] does for a categorical family, as a function of the logits.
 ///
+/// Raw logits of any finite magnitude are fine: each row is shifted by its maximum first (a
+/// constant, which changes neither the draw nor the gradient), so that `ℓ/τ` stays finite.
+///
 /// # Errors
 ///
 /// [`Error::InvalidParameter`] for a temperature that is not finite and positive;
@@ -188,7 +191,7 @@ pub fn decoupled_straight_through<const D: usize>(
 ) -> Result<Tensor<D>> {
     let estimator = DecoupledStraightThrough::new(forward_temperature, backward_temperature)?;
     check_categories("decoupled_straight_through", &logits)?;
-    Ok(estimator.categorical(logits, noise))
+    Ok(estimator.categorical(super::shifted_by_max(logits), noise))
 }
 
 #[cfg(test)]

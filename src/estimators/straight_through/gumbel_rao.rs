@@ -213,6 +213,9 @@ fn conditional_perturbations(
 /// draws of `g` given the draw backward; what [`GumbelRao`] does for a categorical family, as
 /// a function of the logits.
 ///
+/// Raw logits of any finite magnitude are fine: each row is shifted by its maximum first (a
+/// constant, which changes neither the draw nor the gradient), so that `ℓ/τ` stays finite.
+///
 /// # Errors
 ///
 /// [`Error::InvalidParameter`] for a temperature that is not finite and positive or `K = 0`;
@@ -242,7 +245,7 @@ pub fn gumbel_rao<const D: usize>(
 ) -> Result<Tensor<D>> {
     let estimator = GumbelRao::new(temperature, draws)?;
     check_categories("gumbel_rao", &logits)?;
-    Ok(estimator.categorical(logits, noise))
+    Ok(estimator.categorical(super::shifted_by_max(logits), noise))
 }
 
 #[cfg(test)]

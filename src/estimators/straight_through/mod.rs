@@ -59,6 +59,16 @@ fn softmax_jacobian<const D: usize>(p: Tensor<D>, delta: Tensor<D>) -> Tensor<D>
     p * (delta - inner)
 }
 
+/// Raw logits shifted by their largest value per row (a constant: the gradient passes
+/// unchanged), for the free functions: every categorical estimator here is invariant to such a
+/// shift, and after it the largest logit is 0, so that `ℓ/τ` is never `±∞ − ∞` (logits near
+/// `±3e38` gave NaN at τ < 1 before). A class that falls below `f32::MIN` after the shift
+/// (`−∞`) has probability 0 in `f32` anyway.
+fn shifted_by_max<const D: usize>(logits: Tensor<D>) -> Tensor<D> {
+    let max = logits.clone().detach().max_dim(D - 1);
+    logits - max
+}
+
 /// The rows of a tensor with the last axis kept: `[…, C]` → `[R, C]`.
 fn as_rows<const D: usize>(t: Tensor<D>) -> Tensor<2> {
     let dims = t.dims();

@@ -160,6 +160,9 @@ impl ReinMax {
 /// a categorical family, as a function of the logits, in the manner of
 /// [`gumbel_softmax`](super::super::gumbel_softmax).
 ///
+/// Raw logits of any finite magnitude are fine: each row is shifted by its maximum first (a
+/// constant, which changes neither the draw nor the gradient), so that `ℓ/τ` stays finite.
+///
 /// # Errors
 ///
 /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for a temperature that is not
@@ -192,7 +195,7 @@ pub fn reinmax<const D: usize>(
 ) -> Result<Tensor<D>> {
     let estimator = ReinMax::new(temperature)?;
     check_categories("reinmax", &logits)?;
-    Ok(estimator.categorical(logits, noise))
+    Ok(estimator.categorical(super::shifted_by_max(logits), noise))
 }
 
 #[cfg(test)]
