@@ -1659,3 +1659,49 @@ fn student_t_blocks_keep_their_streams() {
     let other: Vec<f64> = [0, 1500, 3000, 4999].iter().map(|&i| draw(10)[i]).collect();
     assert_ne!(picked, other);
 }
+
+/// The score of the von Mises log-density in κ and μ (what a score-function estimator uses):
+/// `∂ln p/∂κ = cos(x − μ) − A(κ)`, `∂ln p/∂μ = κ sin(x − μ)`, at κ from 1e-8 to 500 and
+/// `x − μ ∈ {0, π/2, 2, 3}`; within 1e-4 of `|cos(x − μ)| + A(κ)` (resp. `κ|sin|`) plus
+/// 2e-7 (`x − μ` itself is rounded to `f32`, which moves the cosine by up to 6e-8; the
+/// `f32` rounding of `A − 1` below κ ≈ 1e-6 is of the same size). Deterministic; the negative
+/// control evaluates `A` at 2κ.
+fn von_mises_score_error(perturb: f64) -> (f64, String) {
+    let mut worst = (0.0, String::new());
+    for &k in &[1e-8f64, 1e-6, 1e-3, 0.05, 0.5, 5.0, 500.0] {
+        for &d in &[0.0f64, core::f64::consts::FRAC_PI_2, 2.0, 3.0] {
+            let mu = 0.25f64;
+            let (pl, pk) = (tracked(&[mu]), tracked(&[k]));
+            let x = column(&[mu + d], &pl.device());
+            let lp = VonMises::new(pl.clone(), pk.clone())
+                .unwrap()
+                .log_prob(&x)
+                .unwrap();
+            let grads = lp.sum().backward();
+            let got = [grad!(&pk, &grads)[0], grad!(&pl, &grads)[0]];
+            let (kf, df) = (k as f32 as f64, (mu + d) as f32 as f64 - mu as f32 as f64);
+            let kr = kf * perturb;
+            let a = if kr < 1e-4 {
+                kr / 2.0
+            } else {
+                reference::bessel_ratio(kr).0
+            };
+            let exact = [
+                (df.cos() - a, df.cos().abs() + a + 2e-3),
+                (kf * df.sin(), kf * df.sin().abs() + 2e-3 * kf),
+            ];
+            let err = worst_gradient_error(&got, &exact, 1e-4);
+            if err > worst.0 {
+                worst = (err, format!("κ = {k:e}, x − μ = {d}: {got:?} vs {exact:?}"));
+            }
+        }
+    }
+    worst
+}
+
+#[test]
+fn von_mises_score_is_exact_for_small_concentrations() {
+    let (err, at) = von_mises_score_error(1.0);
+    assert!(err <= 1.0, "error {err:.2} tolerances at {at}");
+    assert!(von_mises_score_error(2.0).0 > 1.0, "a wrong A(κ) passed");
+}
