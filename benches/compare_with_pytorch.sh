@@ -17,13 +17,13 @@ if [ -z "${CARGO_TARGET_DIR:-}" ] && [ -d "$HOME/.cache/mcgrad-target" ]; then
     export CARGO_TARGET_DIR="$HOME/.cache/mcgrad-target"
 fi
 TARGET="${CARGO_TARGET_DIR:-target}"
-cargo build --release --features wgpu --examples
-cargo bench --features wgpu --bench pathwise --bench discrete --bench noise --no-run
+cargo build --release --features wgpu,ndarray --examples
+cargo bench --features wgpu,ndarray --bench pathwise --bench discrete --bench noise --no-run
 mkdir -p "$OUT"
 for t in 1 2; do
     "$PEER_PYTHON" "$PEER_SCRIPT" --threads $t --data data/mnist --json "$OUT/torch_t$t.json" \
         > "$OUT/torch_t$t.log" 2>&1
-    RAYON_NUM_THREADS=$t cargo bench --features wgpu --bench pathwise --bench discrete \
+    RAYON_NUM_THREADS=$t cargo bench --features wgpu,ndarray --bench pathwise --bench discrete \
         --bench noise > "$OUT/ours_t$t.log" 2>&1
     # one epoch of training steps (test set cut to 1000 images: only steps/s is wanted)
     "$TARGET/release/examples/vae" --epochs 1 --test-limit 1000 --iw-samples 0 --quiet \

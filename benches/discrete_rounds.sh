@@ -11,11 +11,11 @@ if [ -z "${CARGO_TARGET_DIR:-}" ] && [ -d "$HOME/.cache/mcgrad-target" ]; then
 fi
 O=runs/discrete_rounds
 mkdir -p $O
-cargo bench --features wgpu --bench discrete --no-run
+cargo bench --features wgpu,ndarray --bench discrete --no-run
 for r in 1 2 3; do
   for t in 1 2; do
     "${PEER_PYTHON:-$HOME/.cache/torch-peer/bin/python}" ../shared/peer/torch_bench.py --threads $t --data data/mnist --repeats 5 > $O/torch_t${t}_r$r.log 2>&1
-    RAYON_NUM_THREADS=$t cargo bench --features wgpu --bench discrete -- --measurement-time 3 > $O/ours_t${t}_r$r.log 2>&1
+    RAYON_NUM_THREADS=$t cargo bench --features wgpu,ndarray --bench discrete -- --measurement-time 3 > $O/ours_t${t}_r$r.log 2>&1
   done
 done
 echo done > $O/DONE

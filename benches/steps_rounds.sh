@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Alternating rounds of PyTorch vs mcgrad training-step throughput (docs/BENCHMARKS.md):
 # three rounds of (PyTorch T threads, vae, discrete_vae soft and ST) for T = 1, 2.
-#   bash benches/steps_rounds.sh   (about 7 minutes, after `cargo build --release --features wgpu
+#   bash benches/steps_rounds.sh   (about 7 minutes, after `cargo build --release --features wgpu,ndarray
 #   --examples`; needs the PyTorch virtualenv of ../shared/peer/README.md)
 set -u
 cd "$(dirname "$0")/.."

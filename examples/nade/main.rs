@@ -41,10 +41,10 @@
 //! (images drawn pixel by pixel from the model: ancestral sampling, 784 sequential steps),
 //! `data.png` (test images for comparison), `model.bpk` and `checkpoint/`.
 //!
-//! Run: `cargo run --release --features wgpu --example nade` (a CPU-sized default, shown by
+//! Run: `cargo run --release --features wgpu,ndarray --example nade` (a CPU-sized default, shown by
 //! `--help`: one pass over the first 15 000 training images in batches of 20 at Adam 3e-3:
 //! 107.48 nats in about 5 minutes on 2 cores). The full recipe,
-//! `cargo run --release --features wgpu --example nade -- --train-limit 60000 --epochs 15
+//! `cargo run --release --features wgpu,ndarray --example nade -- --train-limit 60000 --epochs 15
 //! --batch-size 100 --lr 1e-3 --device wgpu`, reached 88.79 nats on a GPU (docs/RESULTS.md;
 //! published NADE: 88.86).
 

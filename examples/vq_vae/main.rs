@@ -36,7 +36,7 @@
 //! `history.json`, `model.bpk` and `checkpoint/`. A perplexity far below K, or few codes in
 //! use, is codebook collapse.
 //!
-//! Run: `cargo run --release --features wgpu --example vq_vae -- --ema --restart-dead`
+//! Run: `cargo run --release --features wgpu,ndarray --example vq_vae -- --ema --restart-dead`
 //! (1 epoch, about 2 minutes on 2 cores: test MSE 0.00436 per pixel, all 128 codes in use;
 //! without the two options 0.00703 and 23% of the codes).
 
