@@ -593,19 +593,21 @@ fn run(args: Args) -> Result<(), Failure> {
                     c.seed ^ (step as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
                 );
                 let (var, snr) = logit_gradient_variance(&model, &args, &x, &mut diagnostic_noise)?;
-                if !var.is_finite() {
+                // a variance of exactly 0 (the K estimates equal: saturated logits after a
+                // too-large step, or a relaxation so cold that its derivative vanishes in f32)
+                // or a non-finite one means the run can no longer learn: it stops, keeping the
+                // last good checkpoint
+                if !(var.is_finite() && var > 0.0) {
                     return Err(Failure::Diverged {
                         epoch,
                         what: format!(
-                            "the encoder-logit gradient estimates are not finite at step {step} \
-                             (their variance: {var}); an extreme --temperature also does this \
-                             (the relaxation's derivative grows like 1/τ and leaves f32)"
+                            "the encoder-logit gradient has variance {var:e} at step {step} \
+                             (its estimates vanish or overflow f32: saturated logits, or an \
+                             extreme --temperature)"
                         ),
                     });
                 }
-                // all K estimates equal (a variance of exactly 0, e.g. a relaxation so cold
-                // that its derivative vanishes in f32): recorded as 10^-308
-                let log_var = var.max(f64::MIN_POSITIVE).log10();
+                let log_var = var.log10();
                 variance.points.push((step, log_var, snr));
                 diagnostic_seconds += t.elapsed().as_secs_f64();
             }
